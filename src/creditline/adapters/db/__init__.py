@@ -1,0 +1,1 @@
+"""Storage on SQLAlchemy Core: SQLite (embedded default) and PostgreSQL (psycopg 3)."""

@@ -1,0 +1,85 @@
+"""The SQL unit of work: one connection, one transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine, RootTransaction
+
+from creditline.adapters.db.accounts import SqlAccountStore
+from creditline.adapters.db.engine import begin_options
+from creditline.adapters.db.holds import SqlHoldStore
+from creditline.adapters.db.journal import SqlJournalStore
+from creditline.adapters.db.records import (
+    DirectoryCache,
+    SqlAuditStore,
+    SqlDirectoryStore,
+    SqlIdempotencyStore,
+)
+from creditline.adapters.db.verification import SqlVerificationStore
+from creditline.service.ports import (
+    AccountStore,
+    AuditStore,
+    DirectoryStore,
+    HoldStore,
+    IdempotencyStore,
+    JournalStore,
+    VerificationStore,
+)
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine, cache: DirectoryCache, *, write: bool) -> None:
+        self._engine = engine
+        self._cache = cache
+        self._write = write
+        self._connection: Connection | None = None
+        self._transaction: RootTransaction | None = None
+
+    def __enter__(self) -> Self:
+        connection = self._engine.connect()
+        connection.execution_options(**begin_options(self._engine, write=self._write))
+        self._connection = connection
+        self._transaction = connection.begin()
+        self.accounts: AccountStore = SqlAccountStore(connection)
+        self.holds: HoldStore = SqlHoldStore(connection)
+        self.journal: JournalStore = SqlJournalStore(connection)
+        self.idempotency: IdempotencyStore = SqlIdempotencyStore(connection)
+        self.directory: DirectoryStore = SqlDirectoryStore(connection, self._cache)
+        self.audit: AuditStore = SqlAuditStore(connection)
+        self.verification: VerificationStore = SqlVerificationStore(connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        assert self._connection is not None
+        assert self._transaction is not None
+        try:
+            if self._transaction.is_active:
+                self._transaction.rollback()
+        finally:
+            self._connection.close()
+
+    def commit(self) -> None:
+        assert self._transaction is not None
+        self._transaction.commit()
+
+    def rollback(self) -> None:
+        assert self._transaction is not None
+        self._transaction.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """Makes units of work on one engine; holds the engine's per-process caches."""
+
+    def __init__(self, engine: Engine, *, cache_ttl_s: float) -> None:
+        self.engine = engine
+        self.cache = DirectoryCache(cache_ttl_s)
+
+    def __call__(self, *, write: bool) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.cache, write=write)

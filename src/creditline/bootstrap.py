@@ -1,0 +1,49 @@
+"""Wiring: build the engine, the unit-of-work factory and the command bus from settings.
+
+Entry points call `bootstrap` once per process; tests call it with their own clock and
+database URL. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from creditline.adapters.clock import SystemClock
+from creditline.adapters.db.engine import make_engine
+from creditline.adapters.db.uow import SqlUnitOfWorkFactory
+from creditline.adapters.ids import new_id
+from creditline.config import Settings
+from creditline.service.bus import CommandBus
+from creditline.service.ports import Clock, IdGenerator
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    engine: Engine
+    uow_factory: SqlUnitOfWorkFactory
+    bus: CommandBus
+    clock: Clock
+    new_id: IdGenerator
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def bootstrap(
+    settings: Settings, *, clock: Clock | None = None, pool_size: int | None = None
+) -> Runtime:
+    engine = make_engine(settings, pool_size=pool_size)
+    uow_factory = SqlUnitOfWorkFactory(engine, cache_ttl_s=settings.api_key_cache_ttl_s)
+    the_clock = SystemClock() if clock is None else clock
+    bus = CommandBus(uow_factory, the_clock, new_id)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        uow_factory=uow_factory,
+        bus=bus,
+        clock=the_clock,
+        new_id=new_id,
+    )

@@ -1,0 +1,66 @@
+"""Settings: every tunable with its unit, read once from CREDITLINE_* environment variables.
+
+The defaults run the embedded set-up (SQLite file `./creditline.db`, API on
+127.0.0.1:8000). Production points CREDITLINE_DATABASE_URL at PostgreSQL, e.g.
+`postgresql+psycopg://user@host:5432/creditline`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+DATABASE_URL_DEFAULT = "sqlite:///./creditline.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DATABASE_URL_DEFAULT
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db_pool_size: int = 20
+    """Connections per process; the API's worker threads share them."""
+    db_lock_timeout_ms: int = 3_000
+    """A transaction waiting longer than this for a row lock fails (503) instead of queueing."""
+    db_statement_timeout_ms: int = 30_000
+    sqlite_busy_timeout_ms: int = 5_000
+    sweep_interval_s: float = 5.0
+    """How often `serve` runs the expiry sweeper; 0 turns the in-process sweeper off."""
+    sweep_batch_size: int = 500
+    api_key_cache_ttl_s: float = 30.0
+    """How long an authenticated key is trusted without a database lookup (revocation delay)."""
+    log_level: str = "info"
+    access_log: bool = True
+    """One JSON log line per request (route template, status, latency, key id)."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read CREDITLINE_<FIELD> variables; a malformed value is a one-line error."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for spec in fields(cls):
+            raw = env.get(f"CREDITLINE_{spec.name.upper()}")
+            if raw is None:
+                continue
+            kind = type(getattr(cls(), spec.name))
+            try:
+                values[spec.name] = _parse_bool(raw) if kind is bool else kind(raw)
+            except ValueError as error:
+                raise ValueError(
+                    f"CREDITLINE_{spec.name.upper()}={raw!r} is not a valid {kind.__name__}"
+                ) from error
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)

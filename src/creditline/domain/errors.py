@@ -1,0 +1,178 @@
+"""Expected refusals: one tree of typed errors, each with a stable code and its numbers.
+
+A refusal is a normal outcome (a payment that does not fit the limit, a capture of a
+released hold), so it is a typed error the caller can branch on, never a bare
+ValueError. Broken invariants are not in this tree: they are assertions and crash.
+
+    CreditlineError                       code                         what the caller did
+    ├── NotFound                                                       object unknown or not theirs
+    │   ├── AccountNotFound               account_not_found
+    │   ├── HoldNotFound                  hold_not_found
+    │   ├── MerchantNotFound              merchant_not_found
+    │   └── PlatformNotFound              platform_not_found
+    ├── Forbidden                         forbidden                    role may not do this at all
+    ├── InvalidRequest                                                 well-formed but unusable
+    │   ├── InvalidAmount                 invalid_amount
+    │   ├── InvalidHoldTtl                invalid_hold_ttl
+    │   └── ReasonRequired                reason_required
+    ├── Declined                                                       a new spending refused
+    │   ├── InsufficientCredit            insufficient_credit
+    │   └── AccountNotActive              account_not_active
+    ├── Conflict                                                       state does not allow it
+    │   ├── HoldNotPending
+    │   │   ├── HoldAlreadyCaptured       hold_already_captured
+    │   │   ├── HoldAlreadyReleased       hold_already_released
+    │   │   └── HoldAlreadyExpired        hold_already_expired
+    │   ├── HoldExpired                   hold_expired
+    │   ├── OrderHasOpenHold              order_has_open_hold
+    │   ├── AccountTransitionNotAllowed   account_transition_not_allowed
+    │   ├── AccountHasBalance             account_has_balance
+    │   ├── AccountExists                 account_exists
+    │   └── IdempotencyKeyReused          idempotency_key_reused
+    └── AmountExceeded                                                 amount larger than allowed
+        ├── CaptureExceedsHold            capture_exceeds_hold
+        ├── RefundExceedsCaptured         refund_exceeds_captured
+        └── RepaymentExceedsBalance       repayment_exceeds_balance
+
+Every error carries `params`: the numbers behind the refusal (amounts in fen), so an
+API or a person can say exactly why, and `detail`: one English sentence with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from creditline.domain.money import Money
+
+ParamValue = int | str | bool | None
+
+
+class CreditlineError(Exception):
+    """Root of all expected refusals."""
+
+    code = "creditline_error"
+
+    def __init__(self, detail: str, **params: ParamValue | Money) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.params: Mapping[str, ParamValue] = {
+            name: value.fen if isinstance(value, Money) else value for name, value in params.items()
+        }
+
+
+class NotFound(CreditlineError):
+    """The object does not exist, or the caller may not see it (the two look the same)."""
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+
+
+class HoldNotFound(NotFound):
+    code = "hold_not_found"
+
+
+class MerchantNotFound(NotFound):
+    code = "merchant_not_found"
+
+
+class PlatformNotFound(NotFound):
+    code = "platform_not_found"
+
+
+class Forbidden(CreditlineError):
+    """The caller's role may not perform this operation on any object."""
+
+    code = "forbidden"
+
+
+class InvalidRequest(CreditlineError):
+    """The request is well-formed but cannot be used as it is."""
+
+
+class InvalidAmount(InvalidRequest):
+    code = "invalid_amount"
+
+
+class InvalidHoldTtl(InvalidRequest):
+    code = "invalid_hold_ttl"
+
+
+class ReasonRequired(InvalidRequest):
+    code = "reason_required"
+
+
+class Declined(CreditlineError):
+    """New spending is refused; the account and its holds are unchanged."""
+
+
+class InsufficientCredit(Declined):
+    code = "insufficient_credit"
+
+
+class AccountNotActive(Declined):
+    code = "account_not_active"
+
+
+class Conflict(CreditlineError):
+    """The current state of the object does not allow the operation."""
+
+
+class HoldNotPending(Conflict):
+    """The hold is already resolved; resolving it again is refused."""
+
+
+class HoldAlreadyCaptured(HoldNotPending):
+    code = "hold_already_captured"
+
+
+class HoldAlreadyReleased(HoldNotPending):
+    code = "hold_already_released"
+
+
+class HoldAlreadyExpired(HoldNotPending):
+    code = "hold_already_expired"
+
+
+class HoldExpired(Conflict):
+    """A capture arrived after the hold's deadline without the force flag."""
+
+    code = "hold_expired"
+
+
+class OrderHasOpenHold(Conflict):
+    code = "order_has_open_hold"
+
+
+class AccountTransitionNotAllowed(Conflict):
+    code = "account_transition_not_allowed"
+
+
+class AccountHasBalance(Conflict):
+    code = "account_has_balance"
+
+
+class AccountExists(Conflict):
+    code = "account_exists"
+
+
+class IdempotencyKeyReused(Conflict):
+    """The idempotency key was first used with another request."""
+
+    code = "idempotency_key_reused"
+
+
+class AmountExceeded(CreditlineError):
+    """The amount is larger than what the object allows."""
+
+
+class CaptureExceedsHold(AmountExceeded):
+    code = "capture_exceeds_hold"
+
+
+class RefundExceedsCaptured(AmountExceeded):
+    code = "refund_exceeds_captured"
+
+
+class RepaymentExceedsBalance(AmountExceeded):
+    code = "repayment_exceeds_balance"

@@ -1,0 +1,97 @@
+"""The FastAPI application: routers, problem+json errors, metrics, health, the sweeper.
+
+`create_app(runtime)` builds the app around an already-wired runtime, so tests and the
+benchmark run exactly what `creditline serve` runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from creditline import __version__
+from creditline.adapters.db.migrate import current_revision
+from creditline.bootstrap import Runtime
+from creditline.entrypoints.api import problems
+from creditline.entrypoints.api.deps import Authenticator
+from creditline.entrypoints.api.observe import ObserveMiddleware
+from creditline.entrypoints.api.problems import ApiProblem
+from creditline.entrypoints.api.routes import accounts, holds
+from creditline.entrypoints.sweeper import SweeperThread
+
+DESCRIPTION = """
+creditline is a consumer credit-line payment engine: credit accounts, two-phase holds
+(authorize → capture / release / expire) and a double-entry journal.
+
+* Authenticate with `Authorization: Bearer <API key>`.
+* Every POST needs an `Idempotency-Key` header; a retry with the same key and body gets
+  the first answer back (header `Idempotent-Replayed: true`), another body gets 409.
+* Amounts are integers of fen (100 = ¥1.00). Times are UTC.
+* Errors are RFC 9457 `application/problem+json` with a stable `code`; see `/problems`.
+"""
+
+
+def create_app(runtime: Runtime, *, run_sweeper: bool | None = None) -> FastAPI:
+    settings = runtime.settings
+    sweeper_on = settings.sweep_interval_s > 0 if run_sweeper is None else run_sweeper
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sweeper = None
+        if sweeper_on:
+            sweeper = SweeperThread(
+                runtime,
+                interval_s=settings.sweep_interval_s or 5.0,
+                batch_size=settings.sweep_batch_size,
+            )
+            sweeper.start()
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.stop()
+
+    app = FastAPI(
+        title="creditline", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
+    app.state.runtime = runtime
+    app.state.authenticator = Authenticator(runtime)
+    problems.install(app)
+    app.include_router(accounts.router)
+    app.include_router(holds.router)
+    _add_service_routes(app, runtime)
+    app.add_middleware(ObserveMiddleware, access_log=settings.access_log)
+    return app
+
+
+def _add_service_routes(app: FastAPI, runtime: Runtime) -> None:
+    @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
+    def healthz() -> dict[str, Any]:
+        with runtime.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {
+            "status": "ok",
+            "version": __version__,
+            "schema_revision": current_revision(runtime.engine),
+        }
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/problems", tags=["operations"], summary="Every error code the API returns")
+    def problem_catalogue() -> list[dict[str, Any]]:
+        return list(problems.catalogue().values())
+
+    @app.get("/problems/{code}", tags=["operations"], summary="What one error code means")
+    def problem_type(code: str) -> dict[str, Any]:
+        found = problems.catalogue().get(code)
+        if found is None:
+            raise ApiProblem(404, "not_found", f"no problem type {code}")
+        return found

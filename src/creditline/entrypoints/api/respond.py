@@ -1,0 +1,57 @@
+"""From a command to an HTTP response: run it idempotently and render both outcomes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from creditline.bootstrap import Runtime
+from creditline.domain.errors import CreditlineError
+from creditline.entrypoints.api.deps import idempotency_key
+from creditline.entrypoints.api.problems import PROBLEM_MEDIA_TYPE, error_body
+from creditline.service.access import Actor
+from creditline.service.bus import Outcome
+from creditline.service.commands import Command
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def render_error(error: CreditlineError) -> Outcome:
+    body = error_body(error)
+    return Outcome(
+        status=body["status"],
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+    )
+
+
+def renderer(status: int, to_model: Callable[[Any], BaseModel]) -> Callable[[object], Outcome]:
+    def render(result: object) -> Outcome:
+        return Outcome(status=status, body=to_model(result).model_dump_json().encode())
+
+    return render
+
+
+def run_command(
+    request: Request,
+    runtime: Runtime,
+    actor: Actor,
+    command: Command,
+    *,
+    key: str,
+    body: BaseModel | None,
+    render: Callable[[object], Outcome],
+) -> Response:
+    outcome = runtime.bus.execute_idempotent(
+        actor, command, idempotency_key(request, actor, key, body), render, render_error
+    )
+    return Response(
+        content=outcome.body,
+        status_code=outcome.status,
+        media_type=PROBLEM_MEDIA_TYPE if outcome.status >= 400 else "application/json",
+        headers={REPLAYED_HEADER: "true"} if outcome.replayed else None,
+    )

@@ -1,0 +1,158 @@
+"""Credit accounts: open, read, change status, repay, list holds and journal entries."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from creditline.domain.hold import HoldStatus
+from creditline.domain.money import Money
+from creditline.entrypoints.api.deps import ActorDep, IdempotencyHeaderDep, RuntimeDep
+from creditline.entrypoints.api.respond import renderer, run_command
+from creditline.entrypoints.api.schemas import (
+    AccountOut,
+    AccountPage,
+    AccountStatusIn,
+    HoldDetailOut,
+    HoldPage,
+    JournalEntryOut,
+    JournalPage,
+    OpenAccountIn,
+    RepaymentIn,
+    RepaymentOut,
+)
+from creditline.service import commands, queries
+from creditline.service.handlers import Repayment
+from creditline.service.queries import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, AccountView
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+
+Limit = Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX)]
+Cursor = Annotated[str | None, Query(max_length=64, description="next_cursor of the last page")]
+
+
+def _account(view: AccountView) -> AccountOut:
+    return AccountOut.of(view)
+
+
+def _repayment(result: Repayment) -> RepaymentOut:
+    return RepaymentOut(
+        entry=JournalEntryOut.of(result.entry), account=AccountOut.of(result.account)
+    )
+
+
+@router.post("", status_code=201, response_model=AccountOut, summary="Open a credit account")
+def open_account(
+    request: Request,
+    body: OpenAccountIn,
+    actor: ActorDep,
+    key: IdempotencyHeaderDep,
+    runtime: RuntimeDep,
+) -> Response:
+    command = commands.OpenAccount(
+        external_ref=body.external_ref,
+        credit_limit=Money(body.credit_limit),
+        platform_id=body.platform_id,
+    )
+    return run_command(
+        request, runtime, actor, command, key=key, body=body, render=renderer(201, _account)
+    )
+
+
+@router.get("", response_model=AccountPage, summary="List accounts (platform, operator)")
+def list_accounts(
+    actor: ActorDep, runtime: RuntimeDep, limit: Limit = PAGE_SIZE_DEFAULT, after: Cursor = None
+) -> AccountPage:
+    with runtime.uow_factory(write=False) as uow:
+        page = queries.list_accounts(uow, actor, after=after, limit=limit, now=runtime.clock.now())
+    return AccountPage(items=[AccountOut.of(v) for v in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{account_id}", response_model=AccountOut, summary="An account with its balances")
+def get_account(account_id: str, actor: ActorDep, runtime: RuntimeDep) -> AccountOut:
+    with runtime.uow_factory(write=False) as uow:
+        return AccountOut.of(queries.get_account(uow, actor, account_id, runtime.clock.now()))
+
+
+@router.post(
+    "/{account_id}/status",
+    response_model=AccountOut,
+    summary="Freeze, unfreeze, suspend, reinstate or close (audited)",
+)
+def change_status(
+    request: Request,
+    account_id: str,
+    body: AccountStatusIn,
+    actor: ActorDep,
+    key: IdempotencyHeaderDep,
+    runtime: RuntimeDep,
+) -> Response:
+    command = commands.ChangeAccountStatus(
+        account_id=account_id, action=body.action, reason=body.reason
+    )
+    return run_command(
+        request, runtime, actor, command, key=key, body=body, render=renderer(200, _account)
+    )
+
+
+@router.post(
+    "/{account_id}/repayments",
+    status_code=201,
+    response_model=RepaymentOut,
+    summary="Repay: reduces used, so the credit is available again",
+)
+def repay(
+    request: Request,
+    account_id: str,
+    body: RepaymentIn,
+    actor: ActorDep,
+    key: IdempotencyHeaderDep,
+    runtime: RuntimeDep,
+) -> Response:
+    command = commands.Repay(
+        account_id=account_id, amount=Money(body.amount), reference=body.reference
+    )
+    return run_command(
+        request, runtime, actor, command, key=key, body=body, render=renderer(201, _repayment)
+    )
+
+
+@router.get(
+    "/{account_id}/holds",
+    response_model=HoldPage,
+    summary="The account's holds, newest first, with their timelines",
+)
+def list_holds(
+    account_id: str,
+    actor: ActorDep,
+    runtime: RuntimeDep,
+    status: HoldStatus | None = None,
+    limit: Limit = PAGE_SIZE_DEFAULT,
+    after: Cursor = None,
+) -> HoldPage:
+    with runtime.uow_factory(write=False) as uow:
+        page = queries.list_holds(
+            uow, actor, account_id, status=status, after=after, limit=limit, now=runtime.clock.now()
+        )
+    return HoldPage(items=[HoldDetailOut.of(v) for v in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/{account_id}/journal",
+    response_model=JournalPage,
+    summary="The account's journal entries, newest first",
+)
+def list_journal(
+    account_id: str,
+    actor: ActorDep,
+    runtime: RuntimeDep,
+    limit: Limit = PAGE_SIZE_DEFAULT,
+    after: Cursor = None,
+) -> JournalPage:
+    with runtime.uow_factory(write=False) as uow:
+        page = queries.list_journal(uow, actor, account_id, after=after, limit=limit)
+    return JournalPage(
+        items=[JournalEntryOut.of(e) for e in page.items], next_cursor=page.next_cursor
+    )

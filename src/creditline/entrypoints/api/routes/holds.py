@@ -1,0 +1,132 @@
+"""Holds: authorize (place), read with timeline, capture, release, refund."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from creditline.domain.hold import Hold
+from creditline.domain.money import Money
+from creditline.entrypoints.api.deps import ActorDep, IdempotencyHeaderDep, RuntimeDep
+from creditline.entrypoints.api.respond import renderer, run_command
+from creditline.entrypoints.api.schemas import (
+    AuthorizeIn,
+    CaptureIn,
+    HoldDetailOut,
+    HoldOut,
+    RefundIn,
+    ReleaseIn,
+)
+from creditline.service import commands, queries
+from creditline.service.bus import Outcome
+from creditline.service.ports import Clock
+
+router = APIRouter(prefix="/v1/holds", tags=["holds"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=HoldOut,
+    summary="Authorize: lock credit until the order ships, is cancelled or expires",
+)
+def authorize(
+    request: Request,
+    body: AuthorizeIn,
+    actor: ActorDep,
+    key: IdempotencyHeaderDep,
+    runtime: RuntimeDep,
+) -> Response:
+    command = commands.Authorize(
+        account_id=body.account_id,
+        order_id=body.order_id,
+        amount=Money(body.amount),
+        merchant_id=body.merchant_id,
+        ttl_s=body.ttl_s,
+        description=body.description,
+    )
+    return run_command(
+        request, runtime, actor, command, key=key, body=body, render=_render(201, runtime.clock)
+    )
+
+
+@router.get(
+    "/{hold_id}",
+    response_model=HoldDetailOut,
+    summary="A hold: what it waits for, when it is released at the latest, its timeline",
+)
+def get_hold(hold_id: str, actor: ActorDep, runtime: RuntimeDep) -> HoldDetailOut:
+    with runtime.uow_factory(write=False) as uow:
+        return HoldDetailOut.of(queries.get_hold(uow, actor, hold_id, runtime.clock.now()))
+
+
+@router.post(
+    "/{hold_id}/captures",
+    response_model=HoldOut,
+    summary="Capture part or all of a hold; final releases the rest",
+)
+def capture(
+    request: Request,
+    hold_id: str,
+    body: CaptureIn,
+    actor: ActorDep,
+    key: IdempotencyHeaderDep,
+    runtime: RuntimeDep,
+) -> Response:
+    command = commands.Capture(
+        hold_id=hold_id,
+        amount=Money(body.amount),
+        final=body.final,
+        force=body.force,
+        reason=body.reason,
+    )
+    return run_command(
+        request, runtime, actor, command, key=key, body=body, render=_render(200, runtime.clock)
+    )
+
+
+@router.post(
+    "/{hold_id}/release",
+    response_model=HoldOut,
+    summary="Release what the hold still locks (e.g. the order was cancelled)",
+)
+def release(
+    request: Request,
+    hold_id: str,
+    body: ReleaseIn,
+    actor: ActorDep,
+    key: IdempotencyHeaderDep,
+    runtime: RuntimeDep,
+) -> Response:
+    command = commands.Release(hold_id=hold_id, reason=body.reason)
+    return run_command(
+        request, runtime, actor, command, key=key, body=body, render=_render(200, runtime.clock)
+    )
+
+
+@router.post(
+    "/{hold_id}/refunds",
+    response_model=HoldOut,
+    summary="Refund a captured amount: reduces what the consumer owes",
+)
+def refund(
+    request: Request,
+    hold_id: str,
+    body: RefundIn,
+    actor: ActorDep,
+    key: IdempotencyHeaderDep,
+    runtime: RuntimeDep,
+) -> Response:
+    command = commands.Refund(hold_id=hold_id, amount=Money(body.amount), reason=body.reason)
+    return run_command(
+        request, runtime, actor, command, key=key, body=body, render=_render(200, runtime.clock)
+    )
+
+
+def _render(status: int, clock: Clock) -> Callable[[object], Outcome]:
+    def to_model(hold: Hold) -> HoldOut:
+        return HoldOut.of(queries.hold_view(hold, (), clock.now()))
+
+    return renderer(status, to_model)

@@ -1,0 +1,274 @@
+"""Request and response bodies of the HTTP API (pydantic v2; they generate the OpenAPI).
+
+Amounts are integers of fen, strictly: 100 is ¥1.00; "100", 100.0 and true are refused
+with a validation error naming the field. Ids are prefixed (`acct_`, `hold_`, `je_`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from creditline.domain.account import AccountAction, AccountStatus
+from creditline.domain.hold import HoldEventKind, HoldStatus
+from creditline.domain.ledger import EntryKind, JournalEntry, LedgerAccount
+from creditline.domain.limits import AMOUNT_MAX, CREDIT_LIMIT_MAX, HOLD_TTL_S_MAX, HOLD_TTL_S_MIN
+from creditline.service.queries import AccountView, HoldView
+
+Fen = Annotated[int, Field(strict=True, gt=0, le=AMOUNT_MAX.fen, description="Amount in fen")]
+LimitFen = Annotated[
+    int, Field(strict=True, ge=0, le=CREDIT_LIMIT_MAX.fen, description="Credit limit in fen")
+]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+ObjectId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z]+_[0-9A-Za-z]+$")]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OpenAccountIn(In):
+    external_ref: Text = Field(description="The platform's own id for this consumer")
+    credit_limit: LimitFen
+    platform_id: ObjectId | None = Field(None, description="Operators only: whose account")
+
+
+class AccountStatusIn(In):
+    action: AccountAction
+    reason: Reason
+
+
+class AuthorizeIn(In):
+    account_id: ObjectId
+    order_id: Text
+    amount: Fen
+    merchant_id: ObjectId | None = Field(
+        None, description="Required with a platform key; a merchant key acts as itself"
+    )
+    ttl_s: Annotated[int, Field(strict=True, ge=HOLD_TTL_S_MIN, le=HOLD_TTL_S_MAX)] | None = Field(
+        None, description="Hold lifetime in seconds; defaults to the merchant's (7 days)"
+    )
+    description: Annotated[str, Field(max_length=500)] | None = None
+
+
+class CaptureIn(In):
+    amount: Fen
+    final: bool = Field(False, description="Release whatever is left after this capture")
+    force: bool = Field(False, description="Capture even though the hold expired (flagged)")
+    reason: Reason | None = Field(None, description="Required with force and for operators")
+
+
+class ReleaseIn(In):
+    reason: Reason | None = None
+
+
+class RefundIn(In):
+    amount: Fen
+    reason: Reason | None = None
+
+
+class RepaymentIn(In):
+    amount: Fen
+    reference: Text | None = Field(None, description="The payment channel's reference")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class AccountOut(Out):
+    id: str
+    platform_id: str
+    external_ref: str
+    status: AccountStatus
+    currency: str = "CNY"
+    credit_limit: int
+    used: int
+    locked: int = Field(description="Held by open holds (expired holds excluded)")
+    available: int = Field(description="limit − used − locked, never below zero")
+    credit_balance: int = Field(description="Owed back to the consumer")
+    over_limit: int = Field(description="How far a forced capture pushed past the limit")
+    last_forced_capture_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, view: AccountView) -> AccountOut:
+        a = view.account
+        return cls(
+            id=a.id,
+            platform_id=a.platform_id,
+            external_ref=a.external_ref,
+            status=a.status,
+            credit_limit=a.credit_limit.fen,
+            used=a.used.fen,
+            locked=view.locked.fen,
+            available=view.available.fen,
+            credit_balance=a.credit_balance.fen,
+            over_limit=view.over_limit.fen,
+            last_forced_capture_at=a.last_forced_capture_at,
+            created_at=a.created_at,
+            updated_at=a.updated_at,
+        )
+
+
+class TimelineItem(Out):
+    kind: str = Field(
+        description="authorized, captured, released, expired, force_captured, refunded"
+    )
+    amount: int
+    at: datetime
+    actor: str | None = None
+    reason: str | None = None
+    entry_id: str | None = None
+
+
+class HoldOut(Out):
+    id: str
+    account_id: str
+    merchant_id: str
+    order_id: str
+    status: HoldStatus = Field(
+        description="Effective status: a pending hold past its deadline is reported expired"
+    )
+    amount: int
+    open_amount: int = Field(description="Still locked")
+    captured: int
+    released: int
+    refunded: int
+    forced: int = Field(description="Captured after expiry")
+    description: str | None
+    created_at: datetime
+    expires_at: datetime = Field(description="Released automatically at this time at the latest")
+    resolved_at: datetime | None
+    waiting_for: str | None = Field(description="What will release a pending hold")
+
+    @classmethod
+    def of(cls, view: HoldView) -> HoldOut:
+        return cls(**_hold_fields(view))
+
+
+class HoldDetailOut(HoldOut):
+    timeline: list[TimelineItem]
+
+    @classmethod
+    def of(cls, view: HoldView) -> HoldDetailOut:
+        h = view.hold
+        timeline = [TimelineItem(kind="authorized", amount=h.amount.fen, at=h.created_at)]
+        timeline += [
+            TimelineItem(
+                kind=e.kind.value,
+                amount=e.amount.fen,
+                at=e.at,
+                actor=e.actor,
+                reason=e.reason,
+                entry_id=e.entry_id,
+            )
+            for e in view.events
+        ]
+        if view.status is HoldStatus.EXPIRED and h.status is HoldStatus.PENDING:
+            timeline.append(
+                TimelineItem(
+                    kind=HoldEventKind.EXPIRED.value,
+                    amount=view.hold.open_amount.fen,
+                    at=h.expires_at,
+                    reason="deadline passed; release pending",
+                )
+            )
+        return cls(**_hold_fields(view), timeline=timeline)
+
+
+def _hold_fields(view: HoldView) -> dict[str, object]:
+    h = view.hold
+    return {
+        "id": h.id,
+        "account_id": h.account_id,
+        "merchant_id": h.merchant_id,
+        "order_id": h.order_id,
+        "status": view.status,
+        "amount": h.amount.fen,
+        "open_amount": view.open_amount.fen,
+        "captured": h.captured.fen,
+        "released": h.released.fen,
+        "refunded": h.refunded.fen,
+        "forced": h.forced.fen,
+        "description": h.description,
+        "created_at": h.created_at,
+        "expires_at": h.expires_at,
+        "resolved_at": h.resolved_at,
+        "waiting_for": view.waiting_for,
+    }
+
+
+class PostingOut(Out):
+    ledger_account: LedgerAccount
+    amount: int = Field(description="Debit positive, credit negative")
+    counterparty: str | None
+
+
+class JournalEntryOut(Out):
+    id: str
+    account_id: str
+    kind: EntryKind
+    amount: int
+    hold_id: str | None
+    forced: bool
+    memo: str | None
+    at: datetime
+    postings: list[PostingOut]
+
+    @classmethod
+    def of(cls, entry: JournalEntry) -> JournalEntryOut:
+        return cls(
+            id=entry.id,
+            account_id=entry.account_id,
+            kind=entry.kind,
+            amount=entry.amount.fen,
+            hold_id=entry.hold_id,
+            forced=entry.forced,
+            memo=entry.memo,
+            at=entry.at,
+            postings=[
+                PostingOut(
+                    ledger_account=p.ledger_account,
+                    amount=p.amount.fen,
+                    counterparty=p.counterparty,
+                )
+                for p in entry.postings
+            ],
+        )
+
+
+class RepaymentOut(Out):
+    entry: JournalEntryOut
+    account: AccountOut
+
+
+class AccountPage(Out):
+    items: list[AccountOut]
+    next_cursor: str | None
+
+
+class HoldPage(Out):
+    items: list[HoldDetailOut]
+    next_cursor: str | None
+
+
+class JournalPage(Out):
+    items: list[JournalEntryOut]
+    next_cursor: str | None
+
+
+class Problem(Out):
+    """RFC 9457 problem details, with a stable `code` and the numbers behind it."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    params: dict[str, int | str | bool | None] = Field(default_factory=dict)
+    errors: list[dict[str, str]] | None = None

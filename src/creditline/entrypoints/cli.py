@@ -1,0 +1,276 @@
+"""The `creditline` command line (Typer).
+
+Every command reads its settings from CREDITLINE_* variables (see `config.py`); the
+database defaults to ./creditline.db. A refusal or bad input prints one line to stderr
+and exits 2; `verify` exits 1 when it finds a mismatch.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+
+from creditline.adapters.db import migrate
+from creditline.bootstrap import Runtime, bootstrap
+from creditline.config import Settings
+from creditline.domain.errors import CreditlineError
+from creditline.domain.limits import HOLD_TTL_S_DEFAULT
+from creditline.entrypoints import logs
+from creditline.service import directory
+from creditline.service.access import Actor, Role
+from creditline.service.expiry import SWEEP_BATCH_SIZE_MAX
+
+app = typer.Typer(
+    help="creditline: a consumer credit-line payment engine. Settings come from CREDITLINE_* "
+    "environment variables; the database defaults to ./creditline.db.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+holds_app = typer.Typer(help="Hold maintenance.", no_args_is_help=True)
+admin_app = typer.Typer(help="Platforms, merchants and API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(holds_app, name="holds")
+app.add_typer(admin_app, name="admin")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as error:
+        raise fail(str(error)) from None
+
+
+@contextmanager
+def runtime(*, require_schema: bool = True) -> Iterator[Runtime]:
+    """A wired runtime; refuses to run against a database that is not migrated."""
+    rt = bootstrap(load_settings())
+    try:
+        if require_schema:
+            _check_schema(rt)
+        yield rt
+    except CreditlineError as refusal:
+        raise fail(f"{refusal.code}: {refusal.detail}") from None
+    except OperationalError as error:
+        raise fail(f"database unavailable: {error.orig}") from None
+    finally:
+        rt.close()
+
+
+def _check_schema(rt: Runtime) -> None:
+    current = migrate.current_revision(rt.engine)
+    head = migrate.head_revision(rt.engine)
+    if current != head:
+        raise fail(
+            f"database is at schema revision {current or 'none'}, this version needs "
+            f"{head}: run `creditline db upgrade`"
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes")] = 1,
+) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs) with the expiry sweeper in the background."""
+    import uvicorn  # noqa: PLC0415 - only `serve` needs the server
+
+    settings = load_settings()
+    with runtime():
+        pass
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    base = f"http://{bind_host}:{bind_port}"
+    out.print(
+        f"creditline API on [bold]{base}[/bold]  ·  docs {base}/docs  ·  "
+        f"metrics {base}/metrics  ·  database {_redacted(settings.database_url)}"
+    )
+    logs.configure(settings.log_level)
+    uvicorn.run(
+        "creditline.entrypoints.api.main:app_factory",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def _redacted(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://…@{rest.split('@', 1)[1]}"
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest revision (safe to run again)."""
+    with runtime(require_schema=False) as rt:
+        migrate.upgrade(rt.engine)
+        out.print(f"database at schema revision {migrate.current_revision(rt.engine)}")
+
+
+@app.command()
+def demo() -> None:
+    """Load demo data (a platform, a merchant, consumers, holds in every state) and print keys."""
+    from creditline.entrypoints.demo import load_demo  # noqa: PLC0415
+
+    with runtime() as rt:
+        data = load_demo(rt)
+    out.print("demo data " + ("loaded" if data.created else "already present"))
+    table = Table("role", "API key (demo only)", title="Demo API keys")
+    for role, key in data.keys.items():
+        table.add_row(role, key)
+    out.print(table)
+    for name, account_id in data.accounts.items():
+        out.print(f"  account {name}: {account_id}")
+
+
+@app.command()
+def verify() -> None:
+    """Recompute balances from the journal and holds; exit 1 with a report on any mismatch."""
+    from creditline.service.verify import verify as run_verify  # noqa: PLC0415
+
+    with runtime() as rt:
+        report = run_verify(rt.uow_factory)
+    out.print(
+        f"checked {report.accounts} accounts, {report.holds} holds, "
+        f"{report.entries} journal entries"
+    )
+    if report.ok:
+        out.print("[green]ok[/green]: every balance agrees with the journal and the holds")
+        return
+    table = Table(
+        "problem",
+        "object",
+        "expected",
+        "actual",
+        "detail",
+        title=f"{len(report.problems)} problems",
+    )
+    for p in report.problems:
+        table.add_row(p.kind, p.object_id, str(p.expected), str(p.actual), p.detail)
+    out.print(table)
+    raise typer.Exit(1)
+
+
+@holds_app.command("sweep")
+def holds_sweep(
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=SWEEP_BATCH_SIZE_MAX, help="Holds per batch")
+    ] = 500,
+) -> None:
+    """Release every hold past its deadline now, earliest first, in bounded batches."""
+    from creditline.entrypoints.sweeper import sweep_until_done  # noqa: PLC0415
+
+    with runtime() as rt:
+        total = 0
+        while True:
+            result = sweep_until_done(rt, batch_size=batch_size)
+            total += result.expired
+            if not result.more:
+                break
+    out.print(f"released {total} expired holds")
+
+
+@admin_app.command("create-platform")
+def create_platform(name: str) -> None:
+    """Create a platform and print its id and a platform API key (shown once)."""
+    with runtime() as rt, rt.uow_factory(write=True) as uow:
+        now = rt.clock.now()
+        platform = directory.create_platform(uow, name=name, now=now, platform_id=rt.new_id("plat"))
+        issued = directory.issue_api_key(
+            uow,
+            binding=Actor(key_id="-", role=Role.PLATFORM, platform_id=platform.id, name=name),
+            now=now,
+            new_id=rt.new_id,
+        )
+        uow.commit()
+    out.print(f"platform {platform.id}\nplatform key {issued.key}  (shown once; store it now)")
+
+
+@admin_app.command("create-merchant")
+def create_merchant(
+    platform_id: str,
+    name: str,
+    hold_ttl_s: Annotated[int, typer.Option(help="Default hold lifetime, seconds")] = (
+        HOLD_TTL_S_DEFAULT
+    ),
+) -> None:
+    """Create a merchant on a platform and print its id and a merchant API key."""
+    with runtime() as rt, rt.uow_factory(write=True) as uow:
+        now = rt.clock.now()
+        merchant = directory.create_merchant(
+            uow,
+            platform_id=platform_id,
+            name=name,
+            now=now,
+            merchant_id=rt.new_id("mer"),
+            hold_ttl_s=hold_ttl_s,
+        )
+        issued = directory.issue_api_key(
+            uow,
+            binding=Actor(
+                key_id="-",
+                role=Role.MERCHANT,
+                platform_id=platform_id,
+                merchant_id=merchant.id,
+                name=name,
+            ),
+            now=now,
+            new_id=rt.new_id,
+        )
+        uow.commit()
+    out.print(f"merchant {merchant.id}\nmerchant key {issued.key}  (shown once; store it now)")
+
+
+@admin_app.command("create-key")
+def create_key(
+    role: Role,
+    name: str,
+    platform_id: Annotated[str | None, typer.Option(help="For platform keys")] = None,
+    account_id: Annotated[str | None, typer.Option(help="For consumer keys")] = None,
+) -> None:
+    """Issue an API key for a platform, a consumer's account or an operator."""
+    if role is Role.MERCHANT:
+        raise fail("merchant keys come with `creditline admin create-merchant`")
+    if role is Role.PLATFORM and platform_id is None:
+        raise fail("a platform key needs --platform-id")
+    if role is Role.CONSUMER and account_id is None:
+        raise fail("a consumer key needs --account-id")
+    binding = Actor(
+        key_id="-",
+        role=role,
+        name=name,
+        platform_id=platform_id if role is Role.PLATFORM else None,
+        account_id=account_id if role is Role.CONSUMER else None,
+    )
+    with runtime() as rt, rt.uow_factory(write=True) as uow:
+        issued = directory.issue_api_key(uow, binding=binding, now=rt.clock.now(), new_id=rt.new_id)
+        uow.commit()
+    out.print(f"{role.value} key {issued.key}  (id {issued.record.id}; shown once)")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,116 @@
+"""The command bus: runs one command in one transaction, idempotently when asked.
+
+`execute` runs a command and commits (CLI, demo loader, tests). `execute_idempotent`
+is what every API write uses:
+
+1. Do the work and render the answer, in one transaction.
+2. In the same transaction insert the idempotency record (scope, key, fingerprint,
+   answer) with ON CONFLICT DO NOTHING. Its primary key is the guarantee: of two
+   concurrent requests with one key, exactly one inserts.
+3. Inserted → commit and answer. Not inserted → someone used the key first: roll the
+   work back and replay their stored answer (or refuse with `idempotency_key_reused` if
+   their request was a different one).
+
+A refusal (a typed `CreditlineError`) is stored the same way in a transaction of its
+own, after the work is rolled back, so a declined payment stays declined on retry even
+if credit has been freed since. Checking the key after the work costs nothing on the
+common path (one insert) and needs no second round trip to look the key up first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from creditline.domain.errors import CreditlineError, IdempotencyKeyReused
+from creditline.service.access import Actor
+from creditline.service.commands import Command
+from creditline.service.handlers import HANDLERS, Context
+from creditline.service.ports import Clock, IdempotencyRecord, IdGenerator, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    scope: str
+    """Whose keys these are: keys of different callers never collide."""
+    key: str
+    fingerprint: str
+    """A hash of the request (operation and body): same key, other request → conflict."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A rendered answer, as stored and as replayed."""
+
+    status: int
+    body: bytes
+    replayed: bool = False
+
+
+class CommandBus:
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, new_id: IdGenerator) -> None:
+        self.uow_factory = uow_factory
+        self.clock = clock
+        self.new_id = new_id
+
+    def context(self, actor: Actor) -> Context:
+        return Context(actor=actor, now=self.clock.now(), new_id=self.new_id)
+
+    def execute(self, actor: Actor, command: Command) -> object:
+        """Run a command and commit; a refusal raises and changes nothing."""
+        handler = HANDLERS[type(command)]
+        with self.uow_factory(write=True) as uow:
+            result = handler(uow, self.context(actor), command)
+            uow.commit()
+        return result
+
+    def execute_idempotent(
+        self,
+        actor: Actor,
+        command: Command,
+        key: IdempotencyKey,
+        render: Callable[[object], Outcome],
+        render_error: Callable[[CreditlineError], Outcome],
+    ) -> Outcome:
+        handler = HANDLERS[type(command)]
+        ctx = self.context(actor)
+        with self.uow_factory(write=True) as uow:
+            try:
+                outcome = render(handler(uow, ctx, command))
+            except CreditlineError as refusal:
+                uow.rollback()
+                refused = render_error(refusal)
+            else:
+                if uow.idempotency.add(_record(key, outcome, ctx)):
+                    uow.commit()
+                    return outcome
+                uow.rollback()
+                return self._replay(key)
+        with self.uow_factory(write=True) as uow:
+            if uow.idempotency.add(_record(key, refused, ctx)):
+                uow.commit()
+                return refused
+        return self._replay(key)
+
+    def _replay(self, key: IdempotencyKey) -> Outcome:
+        with self.uow_factory(write=False) as uow:
+            stored = uow.idempotency.get(key.scope, key.key)
+        assert stored is not None, key
+        if stored.fingerprint != key.fingerprint:
+            raise IdempotencyKeyReused(
+                f"idempotency key {key.key!r} was first used for a different request; "
+                "use a new key for a new request",
+                idempotency_key=key.key,
+            )
+        return Outcome(status=stored.status, body=stored.body, replayed=True)
+
+
+def _record(key: IdempotencyKey, outcome: Outcome, ctx: Context) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        scope=key.scope,
+        key=key.key,
+        fingerprint=key.fingerprint,
+        status=outcome.status,
+        body=outcome.body,
+        created_at=ctx.now,
+    )

@@ -1,0 +1,261 @@
+"""One handler per command: check who may do it, lock, apply the domain rule, persist.
+
+Every handler runs inside one unit of work opened by `CommandBus`; it never commits
+itself, so a refusal anywhere leaves the database untouched. Each handler that changes
+an account locks the account row first (see `ports.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from creditline.domain import hold as holds
+from creditline.domain.account import Account, apply_status_action, open_account
+from creditline.domain.errors import (
+    AccountExists,
+    AccountNotFound,
+    InsufficientCredit,
+    InvalidAmount,
+    MerchantNotFound,
+    OrderHasOpenHold,
+    PlatformNotFound,
+)
+from creditline.domain.hold import EventIds, Hold, Stamp
+from creditline.domain.ledger import JournalEntry
+from creditline.domain.limits import CREDIT_LIMIT_MAX
+from creditline.domain.money import ZERO
+from creditline.domain.refund import refund as refund_hold
+from creditline.domain.repayment import repay as repay_account
+from creditline.service import commands
+from creditline.service.access import (
+    Actor,
+    Role,
+    require_reason,
+    require_role,
+    visible_account,
+    visible_hold,
+)
+from creditline.service.expiry import expire_past_deadline, persist_hold_change
+from creditline.service.ports import AuditRecord, IdGenerator, UnitOfWork
+from creditline.service.queries import AccountView, view_account
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every handler gets besides its command: who asks, when, and an id source."""
+
+    actor: Actor
+    now: datetime
+    new_id: IdGenerator
+
+    def event_ids(self) -> EventIds:
+        return EventIds(self.new_id("hev"), self.new_id("hev"), self.new_id("je"))
+
+    def stamp(self, reason: str | None) -> Stamp:
+        return Stamp(self.now, actor=self.actor.label, reason=reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Repayment:
+    account: AccountView
+    entry: JournalEntry
+
+
+def open_credit_account(uow: UnitOfWork, ctx: Context, cmd: commands.OpenAccount) -> AccountView:
+    require_role(ctx.actor, Role.PLATFORM, Role.OPERATOR)
+    platform_id = ctx.actor.platform_id if ctx.actor.role is Role.PLATFORM else cmd.platform_id
+    if platform_id is None or uow.directory.get_platform(platform_id) is None:
+        raise PlatformNotFound(f"no platform {platform_id}", platform_id=platform_id)
+    if not 0 <= cmd.credit_limit.fen <= CREDIT_LIMIT_MAX.fen:
+        raise InvalidAmount(
+            f"credit limit must be between ¥0.00 and {CREDIT_LIMIT_MAX}",
+            amount=cmd.credit_limit,
+            amount_max=CREDIT_LIMIT_MAX,
+        )
+    existing = uow.accounts.find_by_external_ref(platform_id, cmd.external_ref)
+    if existing is not None:
+        raise AccountExists(
+            f"platform {platform_id} already has account {existing.id} for {cmd.external_ref}",
+            account_id=existing.id,
+        )
+    account = open_account(
+        account_id=ctx.new_id("acct"),
+        platform_id=platform_id,
+        external_ref=cmd.external_ref,
+        credit_limit=cmd.credit_limit,
+        now=ctx.now,
+    )
+    uow.accounts.add(account)
+    return view_account(account, ZERO)
+
+
+def change_account_status(
+    uow: UnitOfWork, ctx: Context, cmd: commands.ChangeAccountStatus
+) -> AccountView:
+    require_role(ctx.actor, Role.PLATFORM, Role.OPERATOR)
+    reason = require_reason(cmd.reason, f"{cmd.action.value} of an account")
+    account = visible_account(ctx.actor, uow.accounts.lock(cmd.account_id), cmd.account_id)
+    changed = apply_status_action(account, cmd.action, now=ctx.now)
+    uow.accounts.save(account, changed)
+    _audit(uow, ctx, f"account.{cmd.action.value}", account.id, reason)
+    return _view(uow, ctx, changed)
+
+
+def authorize(uow: UnitOfWork, ctx: Context, cmd: commands.Authorize) -> Hold:
+    """Place a hold. An order may have only one pending hold on an account."""
+    require_role(ctx.actor, Role.PLATFORM, Role.MERCHANT)
+    merchant_id = ctx.actor.merchant_id if ctx.actor.role is Role.MERCHANT else cmd.merchant_id
+    merchant = uow.directory.get_merchant(merchant_id) if merchant_id else None
+    if merchant is None or merchant.platform_id != ctx.actor.platform_id:
+        raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
+    account = uow.accounts.lock(cmd.account_id)
+    if account is None or account.platform_id != merchant.platform_id:
+        raise AccountNotFound(f"no account {cmd.account_id}", account_id=cmd.account_id)
+    hold_id = ctx.new_id("hold")
+    ttl_s = merchant.hold_ttl_s if cmd.ttl_s is None else cmd.ttl_s
+    for attempt in range(2):
+        try:
+            after, hold = holds.place_hold(
+                account,
+                hold_id=hold_id,
+                merchant_id=merchant.id,
+                order_id=cmd.order_id,
+                amount=cmd.amount,
+                ttl_s=ttl_s,
+                now=ctx.now,
+                description=cmd.description,
+            )
+        except InsufficientCredit:
+            if attempt > 0:
+                raise
+            # Expired holds count as available: release them now and decide again.
+            account, expired = expire_past_deadline(uow, account, now=ctx.now, new_id=ctx.new_id)
+            if expired == 0:
+                raise
+            continue
+        if uow.holds.add(hold):
+            uow.accounts.save(account, after)
+            return hold
+        existing = uow.holds.pending_for_order(account.id, cmd.order_id)
+        assert existing is not None, (account.id, cmd.order_id)
+        if attempt > 0 or not existing.is_past_deadline(ctx.now):
+            raise OrderHasOpenHold(
+                f"order {cmd.order_id} already has pending hold {existing.id} on this account",
+                hold_id=existing.id,
+                order_id=cmd.order_id,
+            )
+        account, _ = expire_past_deadline(uow, account, now=ctx.now, new_id=ctx.new_id)
+    raise AssertionError("unreachable: the second attempt returns or raises")
+
+
+def capture(uow: UnitOfWork, ctx: Context, cmd: commands.Capture) -> Hold:
+    require_role(ctx.actor, Role.PLATFORM, Role.MERCHANT, Role.OPERATOR)
+    reason = cmd.reason
+    if cmd.force or ctx.actor.role is Role.OPERATOR:
+        reason = require_reason(cmd.reason, "a forced capture")
+    account, hold = _locked_hold(uow, ctx, cmd.hold_id)
+    change = holds.capture(
+        account,
+        hold,
+        amount=cmd.amount,
+        final=cmd.final,
+        force=cmd.force,
+        stamp=ctx.stamp(reason),
+        ids=ctx.event_ids(),
+    )
+    persist_hold_change(uow, account, change)
+    if ctx.actor.role is Role.OPERATOR or change.hold.forced.is_positive():
+        _audit(
+            uow,
+            ctx,
+            "hold.force_capture" if cmd.force else "hold.capture",
+            hold.id,
+            reason or "",
+            f"amount={cmd.amount.fen}",
+        )
+    return change.hold
+
+
+def release(uow: UnitOfWork, ctx: Context, cmd: commands.Release) -> Hold:
+    require_role(ctx.actor, Role.PLATFORM, Role.MERCHANT, Role.OPERATOR)
+    reason = cmd.reason
+    if ctx.actor.role is Role.OPERATOR:
+        reason = require_reason(cmd.reason, "an operator's release")
+    account, hold = _locked_hold(uow, ctx, cmd.hold_id)
+    change = holds.release(account, hold, stamp=ctx.stamp(reason), event_id=ctx.new_id("hev"))
+    persist_hold_change(uow, account, change)
+    if ctx.actor.role is Role.OPERATOR:
+        _audit(uow, ctx, "hold.release", hold.id, reason or "")
+    return change.hold
+
+
+def refund(uow: UnitOfWork, ctx: Context, cmd: commands.Refund) -> Hold:
+    require_role(ctx.actor, Role.PLATFORM, Role.MERCHANT)
+    account, hold = _locked_hold(uow, ctx, cmd.hold_id)
+    change = refund_hold(
+        account,
+        hold,
+        amount=cmd.amount,
+        stamp=ctx.stamp(cmd.reason),
+        event_id=ctx.new_id("hev"),
+        entry_id=ctx.new_id("je"),
+    )
+    persist_hold_change(uow, account, change)
+    return change.hold
+
+
+def repay(uow: UnitOfWork, ctx: Context, cmd: commands.Repay) -> Repayment:
+    require_role(ctx.actor, Role.PLATFORM, Role.CONSUMER)
+    account = visible_account(ctx.actor, uow.accounts.lock(cmd.account_id), cmd.account_id)
+    after, entry = repay_account(
+        account, amount=cmd.amount, now=ctx.now, entry_id=ctx.new_id("je"), reference=cmd.reference
+    )
+    uow.accounts.save(account, after)
+    uow.journal.append(entry)
+    return Repayment(_view(uow, ctx, after), entry)
+
+
+def _view(uow: UnitOfWork, ctx: Context, account: Account) -> AccountView:
+    expired = uow.holds.expired_open_totals([account.id], ctx.now)
+    return view_account(account, expired.get(account.id, ZERO))
+
+
+def _locked_hold(uow: UnitOfWork, ctx: Context, hold_id: str) -> tuple[Account, Hold]:
+    account = uow.accounts.lock_holding(hold_id)
+    hold = uow.holds.get(hold_id) if account is not None else None
+    return visible_hold(ctx.actor, account, hold, hold_id)
+
+
+def _audit(
+    uow: UnitOfWork, ctx: Context, action: str, target_id: str, reason: str, details: str = ""
+) -> None:
+    uow.audit.add(
+        AuditRecord(
+            id=ctx.new_id("aud"),
+            at=ctx.now,
+            actor_key_id=ctx.actor.key_id,
+            actor_role=ctx.actor.role.value,
+            actor_name=ctx.actor.name,
+            action=action,
+            target_id=target_id,
+            reason=reason,
+            details=details,
+        )
+    )
+
+
+Handler = Callable[[UnitOfWork, Context, Any], object]
+
+HANDLERS: dict[type[commands.Command], Handler] = {
+    commands.OpenAccount: open_credit_account,
+    commands.ChangeAccountStatus: change_account_status,
+    commands.Authorize: authorize,
+    commands.Capture: capture,
+    commands.Release: release,
+    commands.Refund: refund,
+    commands.Repay: repay,
+}
+"""The one place a command finds its handler."""

@@ -1,0 +1,225 @@
+"""The outside world as the service layer sees it: small storage interfaces and a clock.
+
+`adapters/` implements these for SQLite and PostgreSQL (SQLAlchemy Core). Handlers only
+talk to a `UnitOfWork`: one transaction that rolls back unless `commit()` is called.
+
+Locking rule (DESIGN.md, "Locking"): a command that changes an account's rows first
+locks the account row (`accounts.lock` / `accounts.lock_holding`), and only then reads
+and writes its holds, so every writer takes locks in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Generic, Protocol, Self, TypeVar
+
+from creditline.domain.account import Account
+from creditline.domain.hold import Hold, HoldEvent, HoldStatus
+from creditline.domain.ledger import JournalEntry
+from creditline.domain.money import Money
+from creditline.domain.parties import Merchant, Platform
+from creditline.service.access import Actor
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+IdGenerator = Callable[[str], str]
+"""Makes a new unique id with the given prefix, e.g. "hold" → "hold_01J…"."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    scope: str
+    key: str
+    fingerprint: str
+    status: int
+    body: bytes
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    id: str
+    key_hash: str
+    actor: Actor
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    id: str
+    at: datetime
+    actor_key_id: str
+    actor_role: str
+    actor_name: str
+    action: str
+    target_id: str
+    reason: str
+    details: str = ""
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    next_cursor: str | None
+
+
+class AccountStore(Protocol):
+    def add(self, account: Account) -> None: ...
+    def get(self, account_id: str) -> Account | None: ...
+    def lock(self, account_id: str, *, skip_locked: bool = False) -> Account | None: ...
+    def lock_holding(self, hold_id: str) -> Account | None:
+        """Lock the account that the hold belongs to."""
+        ...
+
+    def save(self, before: Account, after: Account) -> None:
+        """Write `after` over `before`; asserts nobody changed the row in between."""
+        ...
+
+    def find_by_external_ref(self, platform_id: str, external_ref: str) -> Account | None: ...
+    def list(self, platform_id: str | None, after: str | None, limit: int) -> Page[Account]: ...
+
+
+class HoldStore(Protocol):
+    def add(self, hold: Hold) -> bool:
+        """Insert; False if the account already has a pending hold for the same order."""
+        ...
+
+    def get(self, hold_id: str) -> Hold | None: ...
+    def save(self, hold: Hold) -> None: ...
+    def add_events(self, events: Sequence[HoldEvent]) -> None: ...
+    def events(self, hold_ids: Sequence[str]) -> dict[str, tuple[HoldEvent, ...]]:
+        """Each hold's events, oldest first."""
+        ...
+
+    def pending_for_order(self, account_id: str, order_id: str) -> Hold | None: ...
+    def past_deadline(self, account_id: str, now: datetime) -> list[Hold]: ...
+    def due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """(hold id, account id) of pending holds past their deadline, earliest first."""
+        ...
+
+    def expired_open_totals(self, account_ids: Sequence[str], now: datetime) -> dict[str, Money]:
+        """Per account: what pending holds past their deadline still lock (absent: zero)."""
+        ...
+
+    def list_for_account(
+        self,
+        account_id: str,
+        *,
+        status: HoldStatus | None,
+        merchant_id: str | None,
+        after: str | None,
+        limit: int,
+        now: datetime,
+    ) -> Page[Hold]:
+        """Newest first; `status` filters by the effective status at `now`."""
+        ...
+
+
+class JournalStore(Protocol):
+    def append(self, entry: JournalEntry) -> None: ...
+    def list_for_account(
+        self, account_id: str, after: str | None, limit: int
+    ) -> Page[JournalEntry]: ...
+
+
+class IdempotencyStore(Protocol):
+    def add(self, record: IdempotencyRecord) -> bool:
+        """Insert; False (and nothing written) if the scope already has this key."""
+        ...
+
+    def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
+
+
+class DirectoryStore(Protocol):
+    """Platforms, merchants and API keys: read often, changed rarely."""
+
+    def add_platform(self, platform: Platform) -> None: ...
+    def get_platform(self, platform_id: str) -> Platform | None: ...
+    def add_merchant(self, merchant: Merchant) -> None: ...
+    def get_merchant(self, merchant_id: str) -> Merchant | None: ...
+    def add_api_key(self, record: ApiKeyRecord) -> None: ...
+    def find_api_key(self, key_hash: str) -> ApiKeyRecord | None: ...
+
+
+class AuditStore(Protocol):
+    def add(self, record: AuditRecord) -> None: ...
+    def list_for_target(self, target_id: str) -> list[AuditRecord]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AccountTotals:
+    """An account row beside what its journal and holds say it should hold."""
+
+    account: Account
+    journal_receivable: Money
+    journal_consumer_credit: Money
+    open_holds: Money
+
+
+@dataclass(frozen=True, slots=True)
+class HoldTotals:
+    """A hold row beside the sums of its events and journal entries."""
+
+    hold: Hold
+    event_captured: Money
+    event_released: Money
+    event_refunded: Money
+    event_forced: Money
+    journal_captured: Money
+    journal_refunded: Money
+
+
+@dataclass(frozen=True, slots=True)
+class EntryProblem:
+    entry_id: str
+    detail: str
+
+
+class VerificationStore(Protocol):
+    """Aggregates for `creditline verify`, read in pages in one snapshot."""
+
+    def account_totals(self, after: str | None, limit: int) -> list[AccountTotals]: ...
+    def hold_totals(self, after: str | None, limit: int) -> list[HoldTotals]: ...
+    def entry_problems(self, limit: int) -> list[EntryProblem]:
+        """Entries whose postings do not sum to zero, or whose size disagrees."""
+        ...
+
+    def entry_count(self) -> int: ...
+
+
+class UnitOfWork(Protocol):
+    accounts: AccountStore
+    holds: HoldStore
+    journal: JournalStore
+    idempotency: IdempotencyStore
+    directory: DirectoryStore
+    audit: AuditStore
+    verification: VerificationStore
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, write: bool) -> UnitOfWork:
+        """A new unit of work; `write=True` takes the database's write lock up front."""
+        ...
