@@ -68,7 +68,9 @@ def postgres_url() -> str:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-    upgrade(make_engine(Settings(database_url=POSTGRES_URL)))
+    migrated = make_engine(Settings(database_url=POSTGRES_URL))
+    upgrade(migrated)
+    migrated.dispose()
     return POSTGRES_URL
 
 
@@ -118,7 +120,9 @@ def clock() -> FixedClock:
 def runtime(database_url: str, clock: FixedClock) -> Iterator[Runtime]:
     rt = bootstrap(Settings(database_url=database_url, sweep_interval_s=0), clock=clock)
     yield rt
+    leaked = rt.engine.pool.checkedout()  # type: ignore[attr-defined]
     rt.close()
+    assert leaked == 0, f"{leaked} database connections were not returned to the pool"
 
 
 @dataclass

@@ -140,8 +140,13 @@ def event_from_row(row: RowMapping) -> HoldEvent:
 
 def _insert_unless_order_pending(dialect_name: str) -> Any:
     module: Any = postgresql if dialect_name == "postgresql" else sqlite
-    return module.insert(hold).on_conflict_do_nothing(
-        index_elements=["account_id", "order_id"], index_where=_PENDING_WHERE
+    # RETURNING tells whether the row went in; rowcount is not reliable for INSERT.
+    return (
+        module.insert(hold)
+        .on_conflict_do_nothing(
+            index_elements=["account_id", "order_id"], index_where=_PENDING_WHERE
+        )
+        .returning(hold.c.id)
     )
 
 
@@ -152,7 +157,7 @@ class SqlHoldStore:
 
     def add(self, value: Hold) -> bool:
         assert value.status is HoldStatus.PENDING, value
-        return self._conn.execute(self._insert, hold_to_row(value)).rowcount == 1
+        return self._conn.execute(self._insert, hold_to_row(value)).first() is not None
 
     def get(self, hold_id: str) -> Hold | None:
         row = self._conn.execute(_BY_ID, {"hold_id": hold_id}).mappings().first()

@@ -34,7 +34,11 @@ class DirectoryCache:
 
 def _idempotency_insert(dialect_name: str) -> Any:
     module: Any = postgresql if dialect_name == "postgresql" else sqlite
-    return module.insert(idempotency_record).on_conflict_do_nothing(index_elements=["scope", "key"])
+    return (
+        module.insert(idempotency_record)
+        .on_conflict_do_nothing(index_elements=["scope", "key"])
+        .returning(idempotency_record.c.key)
+    )
 
 
 _IDEMPOTENCY_INSERTS = {name: _idempotency_insert(name) for name in ("postgresql", "sqlite")}
@@ -61,7 +65,8 @@ class SqlIdempotencyStore:
                 "created_at": record.created_at,
             },
         )
-        return result.rowcount == 1
+        # RETURNING tells whether the row went in; rowcount is not reliable for INSERT.
+        return result.first() is not None
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
         row = self._conn.execute(_IDEMPOTENCY_GET, {"scope": scope, "key": key}).mappings().first()

@@ -1,0 +1,74 @@
+"""Per-account serialization under real concurrency (threads; SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+from creditline.domain.errors import CaptureExceedsHold, CreditlineError, HoldAlreadyCaptured
+from creditline.domain.money import Money
+from creditline.service import commands
+from creditline.service.verify import verify
+from tests.conftest import World
+
+WORKERS = 64
+
+
+def run_concurrently(count: int, action: object) -> Counter[str]:
+    assert callable(action)
+    results: Counter[str] = Counter()
+    lock = threading.Lock()
+    barrier = threading.Barrier(count)
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        try:
+            action(index)
+            outcome = "ok"
+        except CreditlineError as refusal:
+            outcome = refusal.code
+        with lock:
+            results[outcome] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_64_concurrent_payments_of_100_against_1000_approve_exactly_10(world: World) -> None:
+    account_id = world.open_account(1_000_00)
+    results = run_concurrently(
+        WORKERS, lambda i: world.authorize(account_id, 100_00, order=f"order-{i}")
+    )
+    assert results == Counter({"ok": 10, "insufficient_credit": 54})
+    with world.runtime.uow_factory(write=False) as uow:
+        account = uow.accounts.get(account_id)
+    assert account is not None
+    assert account.locked == Money(1_000_00)
+    assert account.available == Money(0)
+    assert verify(world.runtime.uow_factory).ok
+
+
+def test_concurrent_captures_never_exceed_the_hold(world: World) -> None:
+    account_id = world.open_account(1_000_00)
+    hold = world.authorize(account_id, 100_00)
+
+    def capture(_: int) -> None:
+        world.runtime.bus.execute(
+            world.merchant, commands.Capture(hold_id=hold.id, amount=Money(30_00))
+        )
+
+    results = run_concurrently(16, capture)
+    # 30 + 30 + 30 fit; the fourth would exceed what is left (10), then the hold is done.
+    assert results["ok"] == 3
+    assert results["capture_exceeds_hold"] + results["hold_already_captured"] == 13
+    assert {CaptureExceedsHold.code, HoldAlreadyCaptured.code} >= set(results) - {"ok"}
+    with world.runtime.uow_factory(write=False) as uow:
+        account = uow.accounts.get(account_id)
+    assert account is not None
+    assert account.used == Money(90_00)
+    assert account.locked == Money(10_00)
+    assert verify(world.runtime.uow_factory).ok
