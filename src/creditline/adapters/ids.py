@@ -10,14 +10,18 @@ their order in a timeline).
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 import time
 
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 _ULID_CHARS = 26
 _RANDOM_BITS = 80
 _RANDOM_MAX = (1 << _RANDOM_BITS) - 1
+_PAD_BITS = 30
+"""128 bits shifted into 160 (20 bytes, whole base32 groups): the first 26 characters are
+the ULID, its two leading bits zero."""
 
 
 class _Monotonic:
@@ -43,12 +47,8 @@ _generator = _Monotonic()
 
 
 def ulid() -> str:
-    value = _generator.next()
-    chars = []
-    for _ in range(_ULID_CHARS):
-        value, digit = divmod(value, 32)
-        chars.append(_CROCKFORD[digit])
-    return "".join(reversed(chars))
+    packed = (_generator.next() << _PAD_BITS).to_bytes(20, "big")
+    return base64.b32encode(packed)[:_ULID_CHARS].decode().translate(_CROCKFORD)
 
 
 def new_id(prefix: str) -> str:

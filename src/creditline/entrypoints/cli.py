@@ -7,6 +7,7 @@ and exits 2; `verify` exits 1 when it finds a mismatch.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from creditline.entrypoints import logs
 from creditline.service import directory
 from creditline.service.access import Actor, Role
 from creditline.service.expiry import SWEEP_BATCH_SIZE_MAX
+from creditline.service.ports import StoreUnavailable
 
 app = typer.Typer(
     help="creditline: a consumer credit-line payment engine. Settings come from CREDITLINE_* "
@@ -36,12 +38,18 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 holds_app = typer.Typer(help="Hold maintenance.", no_args_is_help=True)
 admin_app = typer.Typer(help="Platforms, merchants and API keys.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks against the configured database (point CREDITLINE_DATABASE_URL at a "
+    "scratch database: the bench adds its own platform, accounts and holds).",
+    invoke_without_command=True,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(holds_app, name="holds")
 app.add_typer(admin_app, name="admin")
+app.add_typer(bench_app, name="bench")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -68,6 +76,8 @@ def runtime(*, require_schema: bool = True) -> Iterator[Runtime]:
         raise fail(f"{refusal.code}: {refusal.detail}") from None
     except OperationalError as error:
         raise fail(f"database unavailable: {error.orig}") from None
+    except StoreUnavailable as error:
+        raise fail(f"database busy or unavailable: {error}") from None
     finally:
         rt.close()
 
@@ -269,8 +279,66 @@ def create_key(
     out.print(f"{role.value} key {issued.key}  (id {issued.record.id}; shown once)")
 
 
+@admin_app.command("revoke-key")
+def revoke_key(key_id: str) -> None:
+    """Revoke an API key by its id (key_…); running servers stop accepting it within
+    CREDITLINE_API_KEY_CACHE_TTL_S seconds."""
+    with runtime() as rt, rt.uow_factory(write=True) as uow:
+        revoked = uow.directory.revoke_api_key(key_id, rt.clock.now())
+        uow.commit()
+    if not revoked:
+        raise fail(f"no active API key {key_id}")
+    out.print(f"revoked {key_id}")
+
+
+@bench_app.callback()
+def bench(
+    ctx: typer.Context,
+    clients: Annotated[str, typer.Option(help="Comma-separated client counts")] = "1,8,32",
+    seconds: Annotated[float, typer.Option(min=0.5, help="Measured seconds per phase")] = 5.0,
+    accounts: Annotated[int, typer.Option(min=1, help="Bench accounts to spread load on")] = (
+        10_000
+    ),
+    http: Annotated[bool, typer.Option(help="Also measure through a real HTTP server")] = True,
+    server_workers: Annotated[int, typer.Option(min=1, help="HTTP server processes")] = 2,
+    pgbench: Annotated[bool, typer.Option(help="Also run pgbench (PostgreSQL)")] = True,
+) -> None:
+    """Authorize → capture/release throughput (ops/s, p50, p99) at 1, 8 and 32 clients,
+    through the service layer and HTTP, each beside the raw-SQL ceiling of the same run."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from creditline.bench.core import CoreOptions, durability, run_core  # noqa: PLC0415
+    from creditline.bench.report import HEADER, core_row  # noqa: PLC0415
+
+    try:
+        counts = tuple(int(part) for part in clients.split(",") if part.strip())
+    except ValueError:
+        raise fail(f"--clients takes numbers like 1,8,32, not {clients!r}") from None
+    if not counts or min(counts) < 1:
+        raise fail("--clients needs at least one count of 1 or more")
+    options = CoreOptions(
+        clients=counts,
+        seconds=seconds,
+        accounts=accounts,
+        http=http,
+        server_workers=server_workers,
+        pgbench=pgbench,
+    )
+    with runtime() as rt:
+        out.print(
+            f"database {_redacted(rt.settings.database_url)} · {durability(rt)} · "
+            f"{os.cpu_count()} CPUs · {seconds:g} s per phase · {accounts} accounts"
+        )
+        out.print(HEADER)
+        run_core(rt, options, lambda row: out.print(core_row(row), highlight=False))
+
+
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -5,16 +5,20 @@ is what every API write uses:
 
 1. Do the work and render the answer, in one transaction.
 2. In the same transaction insert the idempotency record (scope, key, fingerprint,
-   answer) with ON CONFLICT DO NOTHING. Its primary key is the guarantee: of two
-   concurrent requests with one key, exactly one inserts.
-3. Inserted → commit and answer. Not inserted → someone used the key first: roll the
-   work back and replay their stored answer (or refuse with `idempotency_key_reused` if
+   answer). Its primary key is the guarantee: of two concurrent requests with one key,
+   exactly one commits.
+3. Committed → answer. The key was taken (`WriteConflict`) → someone used it first: the
+   work is rolled back and their stored answer replayed (or `idempotency_key_reused` if
    their request was a different one).
 
 A refusal (a typed `CreditlineError`) is stored the same way in a transaction of its
 own, after the work is rolled back, so a declined payment stays declined on retry even
 if credit has been freed since. Checking the key after the work costs nothing on the
-common path (one insert) and needs no second round trip to look the key up first.
+common path (one insert, sent with the command's other writes) and needs no second
+round trip to look the key up first.
+
+A command that hits another uniqueness rule (an order's one pending hold) is run once
+more with `careful=True`: the handler then checks before it writes and can explain.
 """
 
 from __future__ import annotations
@@ -26,7 +30,14 @@ from creditline.domain.errors import CreditlineError, IdempotencyKeyReused
 from creditline.service.access import Actor
 from creditline.service.commands import Command
 from creditline.service.handlers import HANDLERS, Context
-from creditline.service.ports import Clock, IdempotencyRecord, IdGenerator, UnitOfWorkFactory
+from creditline.service.ports import (
+    Clock,
+    ConflictKind,
+    IdempotencyRecord,
+    IdGenerator,
+    UnitOfWorkFactory,
+    WriteConflict,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +64,23 @@ class CommandBus:
         self.clock = clock
         self.new_id = new_id
 
-    def context(self, actor: Actor) -> Context:
-        return Context(actor=actor, now=self.clock.now(), new_id=self.new_id)
+    def context(self, actor: Actor, *, careful: bool = False) -> Context:
+        return Context(actor=actor, now=self.clock.now(), new_id=self.new_id, careful=careful)
 
     def execute(self, actor: Actor, command: Command) -> object:
         """Run a command and commit; a refusal raises and changes nothing."""
         handler = HANDLERS[type(command)]
-        with self.uow_factory(write=True) as uow:
-            result = handler(uow, self.context(actor), command)
-            uow.commit()
-        return result
+        for careful in (False, True):
+            with self.uow_factory(write=True) as uow:
+                try:
+                    result = handler(uow, self.context(actor, careful=careful), command)
+                    uow.commit()
+                except WriteConflict:
+                    if careful:
+                        raise
+                    continue
+            return result
+        raise AssertionError("unreachable: the careful attempt returns or raises")
 
     def execute_idempotent(
         self,
@@ -73,24 +91,37 @@ class CommandBus:
         render_error: Callable[[CreditlineError], Outcome],
     ) -> Outcome:
         handler = HANDLERS[type(command)]
-        ctx = self.context(actor)
-        with self.uow_factory(write=True) as uow:
-            try:
-                outcome = render(handler(uow, ctx, command))
-            except CreditlineError as refusal:
-                uow.rollback()
-                refused = render_error(refusal)
-            else:
-                if uow.idempotency.add(_record(key, outcome, ctx)):
+        refused: Outcome | None = None
+        for careful in (False, True):
+            ctx = self.context(actor, careful=careful)
+            with self.uow_factory(write=True) as uow:
+                try:
+                    outcome = render(handler(uow, ctx, command))
+                    uow.idempotency.add(_record(key, outcome, ctx))
                     uow.commit()
                     return outcome
-                uow.rollback()
-                return self._replay(key)
+                except CreditlineError as refusal:
+                    refused = render_error(refusal)
+                except WriteConflict as conflict:
+                    if conflict.kind is ConflictKind.IDEMPOTENCY_KEY_TAKEN:
+                        return self._replay(key)
+                    if careful:
+                        raise
+                    continue  # a uniqueness rule was hit: run once more, checking first
+            break
+        assert refused is not None
+        return self._store_refusal(key, refused, ctx)
+
+    def _store_refusal(self, key: IdempotencyKey, refused: Outcome, ctx: Context) -> Outcome:
         with self.uow_factory(write=True) as uow:
-            if uow.idempotency.add(_record(key, refused, ctx)):
+            uow.idempotency.add(_record(key, refused, ctx))
+            try:
                 uow.commit()
-                return refused
-        return self._replay(key)
+            except WriteConflict as conflict:
+                if conflict.kind is not ConflictKind.IDEMPOTENCY_KEY_TAKEN:
+                    raise
+                return self._replay(key)
+        return refused
 
     def _replay(self, key: IdempotencyKey) -> Outcome:
         with self.uow_factory(write=False) as uow:

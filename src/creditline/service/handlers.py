@@ -50,6 +50,8 @@ class Context:
     actor: Actor
     now: datetime
     new_id: IdGenerator
+    careful: bool = False
+    """Set on the second attempt after a uniqueness conflict: check before writing."""
 
     def event_ids(self) -> EventIds:
         return EventIds(self.new_id("hev"), self.new_id("hev"), self.new_id("je"))
@@ -105,7 +107,13 @@ def change_account_status(
 
 
 def authorize(uow: UnitOfWork, ctx: Context, cmd: commands.Authorize) -> Hold:
-    """Place a hold. An order may have only one pending hold on an account."""
+    """Place a hold. An order may have only one pending hold on an account.
+
+    The first attempt does not look for an existing hold of the order: the database's
+    unique index refuses a second one at commit, and the bus runs the command again with
+    `ctx.careful`, which looks first — to release it if it is past its deadline, or to
+    refuse with the id of the hold that is still open.
+    """
     require_role(ctx.actor, Role.PLATFORM, Role.MERCHANT)
     merchant_id = ctx.actor.merchant_id if ctx.actor.role is Role.MERCHANT else cmd.merchant_id
     merchant = uow.directory.get_merchant(merchant_id) if merchant_id else None
@@ -114,41 +122,47 @@ def authorize(uow: UnitOfWork, ctx: Context, cmd: commands.Authorize) -> Hold:
     account = uow.accounts.lock(cmd.account_id)
     if account is None or account.platform_id != merchant.platform_id:
         raise AccountNotFound(f"no account {cmd.account_id}", account_id=cmd.account_id)
-    hold_id = ctx.new_id("hold")
+    if ctx.careful:
+        account = _clear_order(uow, ctx, account, cmd.order_id)
     ttl_s = merchant.hold_ttl_s if cmd.ttl_s is None else cmd.ttl_s
-    for attempt in range(2):
-        try:
-            after, hold = holds.place_hold(
-                account,
-                hold_id=hold_id,
-                merchant_id=merchant.id,
-                order_id=cmd.order_id,
-                amount=cmd.amount,
-                ttl_s=ttl_s,
-                now=ctx.now,
-                description=cmd.description,
-            )
-        except InsufficientCredit:
-            if attempt > 0:
-                raise
-            # Expired holds count as available: release them now and decide again.
-            account, expired = expire_past_deadline(uow, account, now=ctx.now, new_id=ctx.new_id)
-            if expired == 0:
-                raise
-            continue
-        if uow.holds.add(hold):
-            uow.accounts.save(account, after)
-            return hold
-        existing = uow.holds.pending_for_order(account.id, cmd.order_id)
-        assert existing is not None, (account.id, cmd.order_id)
-        if attempt > 0 or not existing.is_past_deadline(ctx.now):
-            raise OrderHasOpenHold(
-                f"order {cmd.order_id} already has pending hold {existing.id} on this account",
-                hold_id=existing.id,
-                order_id=cmd.order_id,
-            )
-        account, _ = expire_past_deadline(uow, account, now=ctx.now, new_id=ctx.new_id)
-    raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def place(current: Account) -> tuple[Account, Hold]:
+        return holds.place_hold(
+            current,
+            hold_id=ctx.new_id("hold"),
+            merchant_id=merchant.id,
+            order_id=cmd.order_id,
+            amount=cmd.amount,
+            ttl_s=ttl_s,
+            now=ctx.now,
+            description=cmd.description,
+        )
+
+    try:
+        after, hold = place(account)
+    except InsufficientCredit:
+        # Expired holds count as available: release them now and decide again.
+        account, expired = expire_past_deadline(uow, account, now=ctx.now, new_id=ctx.new_id)
+        if expired == 0:
+            raise
+        after, hold = place(account)
+    uow.holds.add(hold)
+    uow.accounts.save(account, after)
+    return hold
+
+
+def _clear_order(uow: UnitOfWork, ctx: Context, account: Account, order_id: str) -> Account:
+    existing = uow.holds.pending_for_order(account.id, order_id)
+    if existing is None:
+        return account
+    if not existing.is_past_deadline(ctx.now):
+        raise OrderHasOpenHold(
+            f"order {order_id} already has pending hold {existing.id} on this account",
+            hold_id=existing.id,
+            order_id=order_id,
+        )
+    account, _ = expire_past_deadline(uow, account, now=ctx.now, new_id=ctx.new_id)
+    return account
 
 
 def capture(uow: UnitOfWork, ctx: Context, cmd: commands.Capture) -> Hold:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 
@@ -22,6 +23,35 @@ from creditline.domain.ledger import JournalEntry
 from creditline.domain.money import Money
 from creditline.domain.parties import Merchant, Platform
 from creditline.service.access import Actor
+
+
+class ConflictKind(StrEnum):
+    """Uniqueness rules whose violation is an expected outcome, not a bug."""
+
+    ORDER_HAS_PENDING_HOLD = "order_has_pending_hold"
+    """An account may have only one pending hold per order."""
+    IDEMPOTENCY_KEY_TAKEN = "idempotency_key_taken"
+    """Someone stored an answer under this idempotency key first."""
+
+
+class WriteConflict(Exception):
+    """A write broke a uniqueness rule; the transaction is lost and must be rolled back.
+
+    Writes may be batched until commit, so this can surface from `commit()` as well as
+    from the write itself.
+    """
+
+    def __init__(self, kind: ConflictKind) -> None:
+        super().__init__(kind.value)
+        self.kind = kind
+
+
+class StoreUnavailable(Exception):
+    """The database could not do it now (lock or statement timeout, busy, disconnected).
+
+    Nothing was written: the transaction is rolled back. Retrying with the same
+    idempotency key is safe.
+    """
 
 
 class Clock(Protocol):
@@ -92,8 +122,8 @@ class AccountStore(Protocol):
 
 
 class HoldStore(Protocol):
-    def add(self, hold: Hold) -> bool:
-        """Insert; False if the account already has a pending hold for the same order."""
+    def add(self, hold: Hold) -> None:
+        """Insert; WriteConflict(ORDER_HAS_PENDING_HOLD) if the order already has one."""
         ...
 
     def get(self, hold_id: str) -> Hold | None: ...
@@ -135,8 +165,8 @@ class JournalStore(Protocol):
 
 
 class IdempotencyStore(Protocol):
-    def add(self, record: IdempotencyRecord) -> bool:
-        """Insert; False (and nothing written) if the scope already has this key."""
+    def add(self, record: IdempotencyRecord) -> None:
+        """Insert; WriteConflict(IDEMPOTENCY_KEY_TAKEN) if the scope already has this key."""
         ...
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
@@ -151,6 +181,9 @@ class DirectoryStore(Protocol):
     def get_merchant(self, merchant_id: str) -> Merchant | None: ...
     def add_api_key(self, record: ApiKeyRecord) -> None: ...
     def find_api_key(self, key_hash: str) -> ApiKeyRecord | None: ...
+    def revoke_api_key(self, key_id: str, now: datetime) -> bool:
+        """Mark a key revoked; False if there is no such unrevoked key."""
+        ...
 
 
 class AuditStore(Protocol):
@@ -220,6 +253,11 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, write: bool) -> UnitOfWork:
-        """A new unit of work; `write=True` takes the database's write lock up front."""
+    def __call__(self, *, write: bool, snapshot: bool = False) -> UnitOfWork:
+        """A new unit of work.
+
+        `write=True` takes the database's write lock up front (SQLite); `snapshot=True`
+        makes every read of a read-only unit see one consistent snapshot (PostgreSQL
+        REPEATABLE READ; SQLite read transactions always do).
+        """
         ...

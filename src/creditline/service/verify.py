@@ -140,7 +140,7 @@ def check_hold(totals: HoldTotals) -> list[Problem]:
 
 def verify(uow_factory: UnitOfWorkFactory, *, page_size: int = VERIFY_PAGE_SIZE) -> VerifyReport:
     report = VerifyReport()
-    with uow_factory(write=False) as uow:
+    with uow_factory(write=False, snapshot=True) as uow:
         store = uow.verification
         after: str | None = None
         while page := store.account_totals(after, page_size):

@@ -3,56 +3,45 @@
 `lock` is SELECT … FOR UPDATE on PostgreSQL. On SQLite the clause is dropped: the unit
 of work began with BEGIN IMMEDIATE, so it already holds the only write lock. `save`
 updates only if the row still has the version that was read — with the lock held that
-is always true, and the assertion proves it (TigerStyle: pair the check on both paths).
+is always true, and the flush asserts it changed exactly one row (TigerStyle: check the
+same property on both paths).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
+from sqlalchemy import Connection, select
 
-from creditline.adapters.db.schema import credit_account, hold
+from creditline.adapters.db.driver import Driver, Sql, columns, placeholders
+from creditline.adapters.db.schema import credit_account
 from creditline.domain.account import Account, AccountStatus
 from creditline.domain.money import Money
 from creditline.service.ports import Page
 
-_BY_ID = select(credit_account).where(credit_account.c.id == bindparam("account_id"))
-_LOCK = _BY_ID.with_for_update()
-_LOCK_SKIP = _BY_ID.with_for_update(skip_locked=True)
-_LOCK_HOLDING = (
-    select(credit_account)
-    .where(
-        credit_account.c.id
-        == select(hold.c.account_id).where(hold.c.id == bindparam("hold_id")).scalar_subquery()
-    )
-    .with_for_update(of=credit_account)
+_COLUMNS = columns(credit_account)
+_BY_ID = f"SELECT {_COLUMNS} FROM credit_account WHERE id = {{p}}"
+_GET = Sql(_BY_ID)
+_LOCK = Sql(_BY_ID + "{pg}", postgres_only=" FOR UPDATE")
+_LOCK_SKIP = Sql(_BY_ID + "{pg}", postgres_only=" FOR UPDATE SKIP LOCKED")
+_LOCK_HOLDING = Sql(
+    f"SELECT {_COLUMNS} FROM credit_account "
+    "WHERE id = (SELECT account_id FROM hold WHERE id = {p}){pg}",
+    postgres_only=" FOR UPDATE",
 )
-_BY_REF = select(credit_account).where(
-    credit_account.c.platform_id == bindparam("platform_id"),
-    credit_account.c.external_ref == bindparam("external_ref"),
+_BY_REF = Sql(
+    f"SELECT {_COLUMNS} FROM credit_account WHERE platform_id = {{p}} AND external_ref = {{p}}"
 )
-_SAVE = (
-    update(credit_account)
-    .where(
-        credit_account.c.id == bindparam("b_id"),
-        credit_account.c.version == bindparam("b_version"),
-    )
-    .values(
-        credit_limit=bindparam("v_credit_limit"),
-        used=bindparam("v_used"),
-        locked=bindparam("v_locked"),
-        credit_balance=bindparam("v_credit_balance"),
-        status=bindparam("v_status"),
-        version=bindparam("v_version"),
-        last_forced_capture_at=bindparam("v_last_forced_capture_at"),
-        updated_at=bindparam("v_updated_at"),
-    )
+_INSERT = Sql(f"INSERT INTO credit_account ({_COLUMNS}) VALUES ({placeholders(credit_account)})")
+_SAVE = Sql(
+    "UPDATE credit_account SET credit_limit = {p}, used = {p}, locked = {p}, "
+    "credit_balance = {p}, status = {p}, version = {p}, last_forced_capture_at = {p}, "
+    "updated_at = {p} WHERE id = {p} AND version = {p}"
 )
-_INSERT = insert(credit_account)
 
 
-def account_from_row(row: RowMapping) -> Account:
+def account_from_row(row: Mapping[Any, Any]) -> Account:
     return Account(
         id=row["id"],
         platform_id=row["platform_id"],
@@ -87,49 +76,52 @@ def account_to_row(account: Account) -> dict[str, Any]:
 
 
 class SqlAccountStore:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, driver: Driver) -> None:
         self._conn = connection
+        self._db = driver
 
-    def _one(self, statement: Any, **params: Any) -> Account | None:
-        row = self._conn.execute(statement, params).mappings().first()
-        return None if row is None else account_from_row(row)
+    def _one(self, sql: Sql, *params: Any) -> Account | None:
+        row = self._db.one(sql, params)
+        return None if row is None else account_from_row(self._db.decode(credit_account, row))
 
     def add(self, account: Account) -> None:
-        self._conn.execute(_INSERT, account_to_row(account))
+        self._db.defer(_INSERT, self._db.encode(credit_account, account_to_row(account)), rows=1)
 
     def get(self, account_id: str) -> Account | None:
-        return self._one(_BY_ID, account_id=account_id)
+        return self._one(_GET, account_id)
 
     def lock(self, account_id: str, *, skip_locked: bool = False) -> Account | None:
-        return self._one(_LOCK_SKIP if skip_locked else _LOCK, account_id=account_id)
+        return self._one(_LOCK_SKIP if skip_locked else _LOCK, account_id)
 
     def lock_holding(self, hold_id: str) -> Account | None:
-        return self._one(_LOCK_HOLDING, hold_id=hold_id)
+        return self._one(_LOCK_HOLDING, hold_id)
 
     def save(self, before: Account, after: Account) -> None:
         assert before.id == after.id, (before.id, after.id)
         assert after.version > before.version, (before.version, after.version)
-        result = self._conn.execute(
+        db = self._db
+        db.defer(
             _SAVE,
-            {
-                "b_id": before.id,
-                "b_version": before.version,
-                "v_credit_limit": after.credit_limit.fen,
-                "v_used": after.used.fen,
-                "v_locked": after.locked.fen,
-                "v_credit_balance": after.credit_balance.fen,
-                "v_status": after.status.value,
-                "v_version": after.version,
-                "v_last_forced_capture_at": after.last_forced_capture_at,
-                "v_updated_at": after.updated_at,
-            },
+            (
+                after.credit_limit.fen,
+                after.used.fen,
+                after.locked.fen,
+                after.credit_balance.fen,
+                after.status.value,
+                after.version,
+                db.to_db(after.last_forced_capture_at),
+                db.to_db(after.updated_at),
+                before.id,
+                before.version,
+            ),
+            rows=1,
         )
-        assert result.rowcount == 1, f"account {before.id} changed under its lock"
 
     def find_by_external_ref(self, platform_id: str, external_ref: str) -> Account | None:
-        return self._one(_BY_REF, platform_id=platform_id, external_ref=external_ref)
+        return self._one(_BY_REF, platform_id, external_ref)
 
     def list(self, platform_id: str | None, after: str | None, limit: int) -> Page[Account]:
+        self._db.flush()
         query = select(credit_account).order_by(credit_account.c.id).limit(limit + 1)
         if platform_id is not None:
             query = query.where(credit_account.c.platform_id == platform_id)

@@ -7,9 +7,10 @@ off and we emit BEGIN ourselves: BEGIN IMMEDIATE for writes, so a writer takes t
 database's single write lock before reading the row it will change (SQLite's form of
 SELECT … FOR UPDATE); a plain deferred BEGIN for reads, which see one WAL snapshot.
 
-PostgreSQL: psycopg 3, READ COMMITTED for writes (with row locks), REPEATABLE READ for
-reads (one snapshot across a read's statements), synchronous_commit left on, and
-lock_timeout / statement_timeout set once per connection, not per transaction.
+PostgreSQL: psycopg 3, READ COMMITTED (writers serialize on row locks), REPEATABLE READ
+only for reads that ask for one snapshot (`verify`), synchronous_commit left on, and
+lock_timeout / statement_timeout set once per connection, not per transaction: changing
+connection settings per transaction would cost a round trip each time.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ def _sqlite_engine(settings: Settings, pool_size: int) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         write = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Straight to the driver: this runs for every unit of work.
+        driver_connection: Any = connection.connection.driver_connection
+        driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
 
@@ -76,8 +79,8 @@ def _postgres_engine(settings: Settings, pool_size: int) -> Engine:
     )
 
 
-def begin_options(engine: Engine, *, write: bool) -> dict[str, Any]:
-    """Execution options for a unit of work's connection."""
+def begin_options(engine: Engine, *, write: bool, snapshot: bool) -> dict[str, Any]:
+    """Execution options for a unit of work's connection (none: the engine's defaults)."""
     if engine.dialect.name == "sqlite":
-        return {WRITE_OPTION: write}
-    return {"isolation_level": "READ COMMITTED" if write else "REPEATABLE READ"}
+        return {WRITE_OPTION: True} if write else {}
+    return {"isolation_level": "REPEATABLE READ"} if snapshot and not write else {}

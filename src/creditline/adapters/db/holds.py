@@ -1,92 +1,54 @@
 """Hold rows and their immutable events.
 
-Inserting a hold uses ON CONFLICT DO NOTHING against the partial unique index
-"one pending hold per (account, order)", so a second checkout of the same order is
-detected without aborting the transaction (PostgreSQL would otherwise have to roll back
-to a savepoint). Due holds are found through the partial index on `expires_at` of
-pending holds, earliest first.
+A new hold is a plain INSERT: if the account already has a pending hold for the same
+order, the partial unique index refuses it and the flush raises
+`WriteConflict(ORDER_HAS_PENDING_HOLD)`. Due holds are found through the partial index on
+`expires_at` of pending holds, earliest first.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    RowMapping,
-    and_,
-    bindparam,
-    func,
-    insert,
-    or_,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, and_, or_, select
 
+from creditline.adapters.db.driver import Driver, Sql, columns, placeholders
 from creditline.adapters.db.schema import hold, hold_event
 from creditline.domain.hold import Hold, HoldEvent, HoldEventKind, HoldStatus
 from creditline.domain.money import Money
 from creditline.service.ports import Page
 
 PENDING = HoldStatus.PENDING.value
-_PENDING_WHERE = text("status = 'pending'")
+_COLUMNS = columns(hold)
+_EVENT_COLUMNS = columns(hold_event)
 
-_BY_ID = select(hold).where(hold.c.id == bindparam("hold_id"))
-_SAVE = (
-    update(hold)
-    .where(hold.c.id == bindparam("b_id"))
-    .values(
-        captured=bindparam("v_captured"),
-        released=bindparam("v_released"),
-        refunded=bindparam("v_refunded"),
-        forced=bindparam("v_forced"),
-        status=bindparam("v_status"),
-        resolved_at=bindparam("v_resolved_at"),
-    )
+_INSERT = Sql(f"INSERT INTO hold ({_COLUMNS}) VALUES ({placeholders(hold)})")
+_GET = Sql(f"SELECT {_COLUMNS} FROM hold WHERE id = {{p}}")
+_SAVE = Sql(
+    "UPDATE hold SET captured = {p}, released = {p}, refunded = {p}, forced = {p}, "
+    "status = {p}, resolved_at = {p} WHERE id = {p}"
 )
-_PENDING_FOR_ORDER = select(hold).where(
-    hold.c.account_id == bindparam("account_id"),
-    hold.c.order_id == bindparam("order_id"),
-    hold.c.status == PENDING,
+_INSERT_EVENT = Sql(
+    f"INSERT INTO hold_event ({_EVENT_COLUMNS}) VALUES ({placeholders(hold_event)})"
 )
-_PAST_DEADLINE = (
-    select(hold)
-    .where(
-        hold.c.account_id == bindparam("account_id"),
-        hold.c.status == PENDING,
-        hold.c.expires_at <= bindparam("now"),
-    )
-    .order_by(hold.c.expires_at, hold.c.id)
+_PENDING_FOR_ORDER = Sql(
+    f"SELECT {_COLUMNS} FROM hold WHERE account_id = {{p}} AND order_id = {{p}} "
+    "AND status = 'pending'"
 )
-_DUE = (
-    select(hold.c.id, hold.c.account_id)
-    .where(hold.c.status == PENDING, hold.c.expires_at <= bindparam("now"))
-    .order_by(hold.c.expires_at, hold.c.id)
-    .limit(bindparam("limit"))
+_PAST_DEADLINE = Sql(
+    f"SELECT {_COLUMNS} FROM hold WHERE account_id = {{p}} AND status = 'pending' "
+    "AND expires_at <= {p} ORDER BY expires_at, id"
 )
-_EXPIRED_OPEN = (
-    select(hold.c.account_id, func.sum(hold.c.amount - hold.c.captured))
-    .where(
-        hold.c.account_id.in_(bindparam("account_ids", expanding=True)),
-        hold.c.status == PENDING,
-        hold.c.expires_at <= bindparam("now"),
-    )
-    .group_by(hold.c.account_id)
+_DUE = Sql(
+    "SELECT id, account_id FROM hold WHERE status = 'pending' AND expires_at <= {p} "
+    "ORDER BY expires_at, id LIMIT {p}"
 )
-_EVENTS = (
-    select(hold_event)
-    .where(hold_event.c.hold_id.in_(bindparam("hold_ids", expanding=True)))
-    .order_by(hold_event.c.at, hold_event.c.id)
-)
-_INSERT_EVENT = insert(hold_event)
 
 
-def hold_from_row(row: RowMapping) -> Hold:
+def hold_from_row(row: Mapping[Any, Any]) -> Hold:
     return Hold(
         id=row["id"],
         account_id=row["account_id"],
@@ -124,7 +86,7 @@ def hold_to_row(value: Hold) -> dict[str, Any]:
     }
 
 
-def event_from_row(row: RowMapping) -> HoldEvent:
+def event_from_row(row: Mapping[Any, Any]) -> HoldEvent:
     return HoldEvent(
         id=row["id"],
         hold_id=row["hold_id"],
@@ -138,92 +100,89 @@ def event_from_row(row: RowMapping) -> HoldEvent:
     )
 
 
-def _insert_unless_order_pending(dialect_name: str) -> Any:
-    module: Any = postgresql if dialect_name == "postgresql" else sqlite
-    # RETURNING tells whether the row went in; rowcount is not reliable for INSERT.
-    return (
-        module.insert(hold)
-        .on_conflict_do_nothing(
-            index_elements=["account_id", "order_id"], index_where=_PENDING_WHERE
-        )
-        .returning(hold.c.id)
-    )
+def event_to_row(event: HoldEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "hold_id": event.hold_id,
+        "account_id": event.account_id,
+        "kind": event.kind.value,
+        "amount": event.amount.fen,
+        "at": event.at,
+        "entry_id": event.entry_id,
+        "actor": event.actor,
+        "reason": event.reason,
+    }
 
 
 class SqlHoldStore:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, driver: Driver) -> None:
         self._conn = connection
-        self._insert = _INSERTS[connection.dialect.name]
+        self._db = driver
 
-    def add(self, value: Hold) -> bool:
+    def _holds(self, rows: Sequence[Sequence[Any]]) -> list[Hold]:
+        return [hold_from_row(self._db.decode(hold, row)) for row in rows]
+
+    def add(self, value: Hold) -> None:
         assert value.status is HoldStatus.PENDING, value
-        return self._conn.execute(self._insert, hold_to_row(value)).first() is not None
+        self._db.defer(_INSERT, self._db.encode(hold, hold_to_row(value)), rows=1)
 
     def get(self, hold_id: str) -> Hold | None:
-        row = self._conn.execute(_BY_ID, {"hold_id": hold_id}).mappings().first()
-        return None if row is None else hold_from_row(row)
+        row = self._db.one(_GET, (hold_id,))
+        return None if row is None else self._holds([row])[0]
 
     def save(self, value: Hold) -> None:
-        result = self._conn.execute(
+        self._db.defer(
             _SAVE,
-            {
-                "b_id": value.id,
-                "v_captured": value.captured.fen,
-                "v_released": value.released.fen,
-                "v_refunded": value.refunded.fen,
-                "v_forced": value.forced.fen,
-                "v_status": value.status.value,
-                "v_resolved_at": value.resolved_at,
-            },
+            (
+                value.captured.fen,
+                value.released.fen,
+                value.refunded.fen,
+                value.forced.fen,
+                value.status.value,
+                self._db.to_db(value.resolved_at),
+                value.id,
+            ),
+            rows=1,
         )
-        assert result.rowcount == 1, value.id
 
     def add_events(self, events: Sequence[HoldEvent]) -> None:
-        if not events:
-            return
-        self._conn.execute(
-            _INSERT_EVENT,
-            [
-                {
-                    "id": e.id,
-                    "hold_id": e.hold_id,
-                    "account_id": e.account_id,
-                    "kind": e.kind.value,
-                    "amount": e.amount.fen,
-                    "at": e.at,
-                    "entry_id": e.entry_id,
-                    "actor": e.actor,
-                    "reason": e.reason,
-                }
-                for e in events
-            ],
+        self._db.defer_many(
+            _INSERT_EVENT, (self._db.encode(hold_event, event_to_row(e)) for e in events)
         )
 
     def events(self, hold_ids: Sequence[str]) -> dict[str, tuple[HoldEvent, ...]]:
         if not hold_ids:
             return {}
+        sql = (
+            f"SELECT {_EVENT_COLUMNS} FROM hold_event "
+            f"WHERE hold_id IN ({self._db.in_list(len(hold_ids))}) ORDER BY at, id"
+        )
         grouped: dict[str, list[HoldEvent]] = defaultdict(list)
-        for row in self._conn.execute(_EVENTS, {"hold_ids": list(hold_ids)}).mappings():
-            grouped[row["hold_id"]].append(event_from_row(row))
+        for row in self._db.all(sql, list(hold_ids)):
+            event = event_from_row(self._db.decode(hold_event, row))
+            grouped[event.hold_id].append(event)
         return {hold_id: tuple(events) for hold_id, events in grouped.items()}
 
     def pending_for_order(self, account_id: str, order_id: str) -> Hold | None:
-        params = {"account_id": account_id, "order_id": order_id}
-        row = self._conn.execute(_PENDING_FOR_ORDER, params).mappings().first()
-        return None if row is None else hold_from_row(row)
+        row = self._db.one(_PENDING_FOR_ORDER, (account_id, order_id))
+        return None if row is None else self._holds([row])[0]
 
     def past_deadline(self, account_id: str, now: datetime) -> list[Hold]:
-        rows = self._conn.execute(_PAST_DEADLINE, {"account_id": account_id, "now": now})
-        return [hold_from_row(row) for row in rows.mappings()]
+        return self._holds(self._db.all(_PAST_DEADLINE, (account_id, self._db.to_db(now))))
 
     def due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
-        rows = self._conn.execute(_DUE, {"now": now, "limit": limit})
-        return [(row[0], row[1]) for row in rows]
+        return [(row[0], row[1]) for row in self._db.all(_DUE, (self._db.to_db(now), limit))]
 
     def expired_open_totals(self, account_ids: Sequence[str], now: datetime) -> dict[str, Money]:
         if not account_ids:
             return {}
-        rows = self._conn.execute(_EXPIRED_OPEN, {"account_ids": list(account_ids), "now": now})
+        sql = (
+            "SELECT account_id, SUM(amount - captured) FROM hold "
+            f"WHERE account_id IN ({self._db.in_list(len(account_ids))}) "
+            f"AND status = 'pending' AND expires_at <= {self._db.in_list(1)} "
+            "GROUP BY account_id"
+        )
+        rows = self._db.all(sql, [*account_ids, self._db.to_db(now)])
         return {row[0]: Money(int(row[1])) for row in rows}
 
     def list_for_account(
@@ -236,6 +195,7 @@ class SqlHoldStore:
         limit: int,
         now: datetime,
     ) -> Page[Hold]:
+        self._db.flush()
         query = select(hold).where(hold.c.account_id == account_id)
         if status is HoldStatus.PENDING:
             query = query.where(hold.c.status == PENDING, hold.c.expires_at > now)
@@ -257,6 +217,3 @@ class SqlHoldStore:
         more = len(items) > limit
         items = items[:limit]
         return Page(items=items, next_cursor=items[-1].id if more else None)
-
-
-_INSERTS = {name: _insert_unless_order_pending(name) for name in ("postgresql", "sqlite")}

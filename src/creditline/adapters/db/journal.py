@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, select
 
+from creditline.adapters.db.driver import Driver, Sql, columns, placeholders
 from creditline.adapters.db.schema import journal_entry, posting
 from creditline.domain.ledger import EntryKind, JournalEntry, LedgerAccount, Posting
 from creditline.domain.money import Money
 from creditline.service.ports import Page
 
-_INSERT_POSTING = insert(posting)
-_INSERT_ENTRY = insert(journal_entry)
+_INSERT_POSTING = Sql(f"INSERT INTO posting ({columns(posting)}) VALUES ({placeholders(posting)})")
+_INSERT_ENTRY = Sql(
+    f"INSERT INTO journal_entry ({columns(journal_entry)}) VALUES ({placeholders(journal_entry)})"
+)
 _POSTINGS = (
     select(posting)
     .where(posting.c.entry_id.in_(bindparam("entry_ids", expanding=True)))
@@ -28,41 +31,51 @@ _POSTINGS = (
 
 
 class SqlJournalStore:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, driver: Driver) -> None:
         self._conn = connection
+        self._db = driver
 
     def append(self, entry: JournalEntry) -> None:
-        self._conn.execute(
+        db = self._db
+        db.defer_many(
             _INSERT_POSTING,
-            [
-                {
-                    "entry_id": entry.id,
-                    "line": line,
-                    "account_id": entry.account_id,
-                    "ledger_account": p.ledger_account.value,
-                    "counterparty": p.counterparty,
-                    "amount": p.amount.fen,
-                }
+            (
+                db.encode(
+                    posting,
+                    {
+                        "entry_id": entry.id,
+                        "line": line,
+                        "account_id": entry.account_id,
+                        "ledger_account": p.ledger_account.value,
+                        "counterparty": p.counterparty,
+                        "amount": p.amount.fen,
+                    },
+                )
                 for line, p in enumerate(entry.postings, start=1)
-            ],
+            ),
         )
-        self._conn.execute(
+        db.defer(
             _INSERT_ENTRY,
-            {
-                "id": entry.id,
-                "account_id": entry.account_id,
-                "kind": entry.kind.value,
-                "amount": entry.amount.fen,
-                "hold_id": entry.hold_id,
-                "forced": entry.forced,
-                "memo": entry.memo,
-                "at": entry.at,
-            },
+            db.encode(
+                journal_entry,
+                {
+                    "id": entry.id,
+                    "account_id": entry.account_id,
+                    "kind": entry.kind.value,
+                    "amount": entry.amount.fen,
+                    "hold_id": entry.hold_id,
+                    "forced": entry.forced,
+                    "memo": entry.memo,
+                    "at": entry.at,
+                },
+            ),
+            rows=1,
         )
 
     def list_for_account(
         self, account_id: str, after: str | None, limit: int
     ) -> Page[JournalEntry]:
+        self._db.flush()
         query = select(journal_entry).where(journal_entry.c.account_id == account_id)
         if after is not None:
             query = query.where(journal_entry.c.id < after)

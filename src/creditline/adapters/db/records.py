@@ -7,12 +7,12 @@ within that time.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, bindparam, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
 
 from creditline.adapters.cache import TtlCache
+from creditline.adapters.db.driver import Driver, Sql, columns, placeholders
 from creditline.adapters.db.schema import (
     api_key,
     audit_log,
@@ -32,46 +32,45 @@ class DirectoryCache:
         self.merchants: TtlCache[str, Merchant] = TtlCache(ttl_s)
 
 
-def _idempotency_insert(dialect_name: str) -> Any:
-    module: Any = postgresql if dialect_name == "postgresql" else sqlite
-    return (
-        module.insert(idempotency_record)
-        .on_conflict_do_nothing(index_elements=["scope", "key"])
-        .returning(idempotency_record.c.key)
-    )
-
-
-_IDEMPOTENCY_INSERTS = {name: _idempotency_insert(name) for name in ("postgresql", "sqlite")}
-_IDEMPOTENCY_GET = select(idempotency_record).where(
-    idempotency_record.c.scope == bindparam("scope"),
-    idempotency_record.c.key == bindparam("key"),
+_IDEMPOTENCY_INSERT = Sql(
+    f"INSERT INTO idempotency_record ({columns(idempotency_record)}) "
+    f"VALUES ({placeholders(idempotency_record)})"
+)
+_IDEMPOTENCY_GET = Sql(
+    f"SELECT {columns(idempotency_record)} FROM idempotency_record WHERE scope = {{p}} "
+    "AND key = {p}"
+)
+_AUDIT_INSERT = Sql(
+    f"INSERT INTO audit_log ({columns(audit_log)}) VALUES ({placeholders(audit_log)})"
 )
 
 
 class SqlIdempotencyStore:
-    def __init__(self, connection: Connection) -> None:
-        self._conn = connection
-        self._insert = _IDEMPOTENCY_INSERTS[connection.dialect.name]
+    def __init__(self, driver: Driver) -> None:
+        self._db = driver
 
-    def add(self, record: IdempotencyRecord) -> bool:
-        result = self._conn.execute(
-            self._insert,
-            {
-                "scope": record.scope,
-                "key": record.key,
-                "fingerprint": record.fingerprint,
-                "status": record.status,
-                "body": record.body,
-                "created_at": record.created_at,
-            },
+    def add(self, record: IdempotencyRecord) -> None:
+        self._db.defer(
+            _IDEMPOTENCY_INSERT,
+            self._db.encode(
+                idempotency_record,
+                {
+                    "scope": record.scope,
+                    "key": record.key,
+                    "fingerprint": record.fingerprint,
+                    "status": record.status,
+                    "body": record.body,
+                    "created_at": record.created_at,
+                },
+            ),
+            rows=1,
         )
-        # RETURNING tells whether the row went in; rowcount is not reliable for INSERT.
-        return result.first() is not None
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
-        row = self._conn.execute(_IDEMPOTENCY_GET, {"scope": scope, "key": key}).mappings().first()
-        if row is None:
+        found = self._db.one(_IDEMPOTENCY_GET, (scope, key))
+        if found is None:
             return None
+        row = self._db.decode(idempotency_record, found)
         return IdempotencyRecord(
             scope=row["scope"],
             key=row["key"],
@@ -105,9 +104,17 @@ def _api_key_from_row(row: RowMapping) -> ApiKeyRecord:
 
 
 class SqlDirectoryStore:
-    def __init__(self, connection: Connection, cache: DirectoryCache) -> None:
-        self._conn = connection
+    """Rare writes and cached reads, on SQLAlchemy Core (pending hot writes flush first)."""
+
+    def __init__(self, connection: Connection, driver: Driver, cache: DirectoryCache) -> None:
+        self._db = driver
         self._cache = cache
+        self._raw_conn = connection
+
+    @property
+    def _conn(self) -> Connection:
+        self._db.flush()
+        return self._raw_conn
 
     def add_platform(self, value: Platform) -> None:
         self._conn.execute(
@@ -173,32 +180,46 @@ class SqlDirectoryStore:
             },
         )
 
+    def revoke_api_key(self, key_id: str, now: datetime) -> bool:
+        result = self._conn.execute(
+            update(api_key)
+            .where(api_key.c.id == key_id, api_key.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount == 1
+
     def find_api_key(self, key_hash: str) -> ApiKeyRecord | None:
         row = self._conn.execute(_API_KEY, {"key_hash": key_hash}).mappings().first()
         return None if row is None else _api_key_from_row(row)
 
 
 class SqlAuditStore:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, driver: Driver) -> None:
         self._conn = connection
+        self._db = driver
 
     def add(self, record: AuditRecord) -> None:
-        self._conn.execute(
-            insert(audit_log),
-            {
-                "id": record.id,
-                "at": record.at,
-                "actor_key_id": record.actor_key_id,
-                "actor_role": record.actor_role,
-                "actor_name": record.actor_name,
-                "action": record.action,
-                "target_id": record.target_id,
-                "reason": record.reason,
-                "details": record.details,
-            },
+        self._db.defer(
+            _AUDIT_INSERT,
+            self._db.encode(
+                audit_log,
+                {
+                    "id": record.id,
+                    "at": record.at,
+                    "actor_key_id": record.actor_key_id,
+                    "actor_role": record.actor_role,
+                    "actor_name": record.actor_name,
+                    "action": record.action,
+                    "target_id": record.target_id,
+                    "reason": record.reason,
+                    "details": record.details,
+                },
+            ),
+            rows=1,
         )
 
     def list_for_target(self, target_id: str) -> list[AuditRecord]:
+        self._db.flush()
         query = (
             select(audit_log)
             .where(audit_log.c.target_id == target_id)

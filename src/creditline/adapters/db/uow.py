@@ -1,4 +1,9 @@
-"""The SQL unit of work: one connection, one transaction, rolled back unless committed."""
+"""The SQL unit of work: one connection, one transaction, rolled back unless committed.
+
+Hot writes are batched by the `Driver` and flushed before the next read and at commit
+(see driver.py), so `commit()` may raise `WriteConflict`; the transaction is then rolled
+back when the unit of work exits.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from creditline.adapters.db.accounts import SqlAccountStore
+from creditline.adapters.db.driver import Driver
 from creditline.adapters.db.engine import begin_options
 from creditline.adapters.db.holds import SqlHoldStore
 from creditline.adapters.db.journal import SqlJournalStore
@@ -30,24 +36,31 @@ from creditline.service.ports import (
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine, cache: DirectoryCache, *, write: bool) -> None:
+    def __init__(
+        self, engine: Engine, cache: DirectoryCache, *, write: bool, snapshot: bool
+    ) -> None:
         self._engine = engine
         self._cache = cache
         self._write = write
+        self._snapshot = snapshot
         self._connection: Connection | None = None
         self._transaction: RootTransaction | None = None
+        self._driver: Driver | None = None
 
     def __enter__(self) -> Self:
         connection = self._engine.connect()
-        connection.execution_options(**begin_options(self._engine, write=self._write))
+        options = begin_options(self._engine, write=self._write, snapshot=self._snapshot)
+        if options:
+            connection.execution_options(**options)
         self._connection = connection
         self._transaction = connection.begin()
-        self.accounts: AccountStore = SqlAccountStore(connection)
-        self.holds: HoldStore = SqlHoldStore(connection)
-        self.journal: JournalStore = SqlJournalStore(connection)
-        self.idempotency: IdempotencyStore = SqlIdempotencyStore(connection)
-        self.directory: DirectoryStore = SqlDirectoryStore(connection, self._cache)
-        self.audit: AuditStore = SqlAuditStore(connection)
+        driver = self._driver = Driver(connection)
+        self.accounts: AccountStore = SqlAccountStore(connection, driver)
+        self.holds: HoldStore = SqlHoldStore(connection, driver)
+        self.journal: JournalStore = SqlJournalStore(connection, driver)
+        self.idempotency: IdempotencyStore = SqlIdempotencyStore(driver)
+        self.directory: DirectoryStore = SqlDirectoryStore(connection, driver, self._cache)
+        self.audit: AuditStore = SqlAuditStore(connection, driver)
         self.verification: VerificationStore = SqlVerificationStore(connection)
         return self
 
@@ -59,7 +72,9 @@ class SqlUnitOfWork:
     ) -> None:
         assert self._connection is not None
         assert self._transaction is not None
+        assert self._driver is not None
         try:
+            self._driver.close()
             if self._transaction.is_active:
                 self._transaction.rollback()
         finally:
@@ -67,10 +82,14 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         assert self._transaction is not None
+        assert self._driver is not None
+        self._driver.flush()
         self._transaction.commit()
 
     def rollback(self) -> None:
         assert self._transaction is not None
+        assert self._driver is not None
+        self._driver.discard()
         self._transaction.rollback()
 
 
@@ -81,5 +100,5 @@ class SqlUnitOfWorkFactory:
         self.engine = engine
         self.cache = DirectoryCache(cache_ttl_s)
 
-    def __call__(self, *, write: bool) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.cache, write=write)
+    def __call__(self, *, write: bool, snapshot: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.cache, write=write, snapshot=snapshot)

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creditline.domain import errors
 from creditline.domain.errors import CreditlineError
+from creditline.service.ports import StoreUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -101,7 +102,8 @@ def install(app: FastAPI) -> None:
         return problem_response(validation_body(exc))
 
     @app.exception_handler(OperationalError)
-    async def _busy(_request: Request, _exc: OperationalError) -> Response:
+    @app.exception_handler(StoreUnavailable)
+    async def _busy(_request: Request, _exc: Exception) -> Response:
         # A lock or statement timeout: the transaction was rolled back, nothing changed.
         body = problem(
             503,

@@ -7,7 +7,7 @@ with a validation error naming the field. Ids are prefixed (`acct_`, `hold_`, `j
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -76,6 +76,9 @@ class RepaymentIn(In):
 
 
 class Out(BaseModel):
+    """Responses are built from domain objects the engine already checked, so `of()`
+    uses `model_construct` (no re-validation); serialization still follows the types."""
+
     model_config = ConfigDict(frozen=True)
 
 
@@ -98,7 +101,7 @@ class AccountOut(Out):
     @classmethod
     def of(cls, view: AccountView) -> AccountOut:
         a = view.account
-        return cls(
+        return cls.model_construct(
             id=a.id,
             platform_id=a.platform_id,
             external_ref=a.external_ref,
@@ -148,7 +151,7 @@ class HoldOut(Out):
 
     @classmethod
     def of(cls, view: HoldView) -> HoldOut:
-        return cls(**_hold_fields(view))
+        return cls.model_construct(**_hold_fields(view))
 
 
 class HoldDetailOut(HoldOut):
@@ -157,9 +160,11 @@ class HoldDetailOut(HoldOut):
     @classmethod
     def of(cls, view: HoldView) -> HoldDetailOut:
         h = view.hold
-        timeline = [TimelineItem(kind="authorized", amount=h.amount.fen, at=h.created_at)]
+        timeline = [
+            TimelineItem.model_construct(kind="authorized", amount=h.amount.fen, at=h.created_at)
+        ]
         timeline += [
-            TimelineItem(
+            TimelineItem.model_construct(
                 kind=e.kind.value,
                 amount=e.amount.fen,
                 at=e.at,
@@ -171,17 +176,17 @@ class HoldDetailOut(HoldOut):
         ]
         if view.status is HoldStatus.EXPIRED and h.status is HoldStatus.PENDING:
             timeline.append(
-                TimelineItem(
+                TimelineItem.model_construct(
                     kind=HoldEventKind.EXPIRED.value,
                     amount=view.hold.open_amount.fen,
                     at=h.expires_at,
                     reason="deadline passed; release pending",
                 )
             )
-        return cls(**_hold_fields(view), timeline=timeline)
+        return cls.model_construct(**_hold_fields(view), timeline=timeline)
 
 
-def _hold_fields(view: HoldView) -> dict[str, object]:
+def _hold_fields(view: HoldView) -> dict[str, Any]:
     h = view.hold
     return {
         "id": h.id,
@@ -222,7 +227,7 @@ class JournalEntryOut(Out):
 
     @classmethod
     def of(cls, entry: JournalEntry) -> JournalEntryOut:
-        return cls(
+        return cls.model_construct(
             id=entry.id,
             account_id=entry.account_id,
             kind=entry.kind,
@@ -232,7 +237,7 @@ class JournalEntryOut(Out):
             memo=entry.memo,
             at=entry.at,
             postings=[
-                PostingOut(
+                PostingOut.model_construct(
                     ledger_account=p.ledger_account,
                     amount=p.amount.fen,
                     counterparty=p.counterparty,

@@ -1,0 +1,1 @@
+"""`creditline bench`: throughput and latency of the engine beside a raw-SQL ceiling."""

@@ -1,0 +1,211 @@
+"""`creditline bench`: the core engine's throughput beside its ceiling, in one run.
+
+For each client count it runs, in order: the raw-SQL ceiling, the service layer
+(authorize, then the authorize → capture/release mix), and HTTP (the same two against a
+real `creditline serve`). With PostgreSQL and `pgbench` on the PATH it also runs the
+same raw transaction from pgbench's C client, for reference. Every row is printed with
+its ratio to the raw ceiling measured at the same client count in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sqlalchemy import text
+
+from creditline.bench.runner import PhaseResult, run_phase
+from creditline.bench.setup import MERCHANT_ID, prepare
+from creditline.bench.workloads import BenchSpec
+from creditline.bootstrap import Runtime
+
+SERVER_START_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class CoreOptions:
+    clients: tuple[int, ...] = (1, 8, 32)
+    seconds: float = 5.0
+    accounts: int = 10_000
+    http: bool = True
+    server_workers: int = field(default_factory=lambda: os.cpu_count() or 2)
+    pgbench: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    result: PhaseResult
+    ceiling: PhaseResult | None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.ceiling is None or self.ceiling.ops_per_s == 0:
+            return None
+        return self.result.ops_per_s / self.ceiling.ops_per_s
+
+
+def durability(runtime: Runtime) -> str:
+    with runtime.engine.connect() as conn:
+        if runtime.settings.is_sqlite:
+            mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar_one()
+            sync = conn.exec_driver_sql("PRAGMA synchronous").scalar_one()
+            return f"SQLite journal_mode={mode} synchronous={sync} (2 = FULL)"
+        value = conn.execute(text("SHOW synchronous_commit")).scalar_one()
+        return f"PostgreSQL synchronous_commit={value}"
+
+
+def run_core(runtime: Runtime, options: CoreOptions, emit: Callable[[Row], None]) -> list[Row]:
+    spec = prepare(runtime, accounts=options.accounts)
+    rows: list[Row] = []
+
+    def record(result: PhaseResult, ceiling: PhaseResult | None) -> None:
+        row = Row(result, ceiling)
+        rows.append(row)
+        emit(row)
+
+    with _server(spec, options) as http_spec:
+        for clients in options.clients:
+            ceiling = run_phase("raw", spec, clients=clients, seconds=options.seconds)
+            record(ceiling, None)
+            if options.pgbench and not runtime.settings.is_sqlite and shutil.which("pgbench"):
+                record(run_pgbench(runtime, spec, clients, options.seconds), ceiling)
+            for workload in ("service", "service_mix"):
+                record(run_phase(workload, spec, clients=clients, seconds=options.seconds), ceiling)
+            if http_spec is not None:
+                for workload in ("http", "http_mix"):
+                    record(
+                        run_phase(workload, http_spec, clients=clients, seconds=options.seconds),
+                        ceiling,
+                    )
+    return rows
+
+
+@contextmanager
+def _server(spec: BenchSpec, options: CoreOptions) -> Iterator[BenchSpec | None]:
+    if not options.http:
+        yield None
+        return
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CREDITLINE_DATABASE_URL": spec.database_url,
+        "CREDITLINE_PORT": str(port),
+        "CREDITLINE_HOST": "127.0.0.1",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "creditline.entrypoints.cli",
+        "serve",
+        "--workers",
+        str(options.server_workers),
+    ]
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, server)
+        yield replace(spec, http_base=base)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the benchmark server exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    raise RuntimeError("the benchmark server did not start in time")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+PGBENCH_SCRIPT = """\\set n random(1, {accounts})
+BEGIN;
+UPDATE credit_account SET locked = locked + 100
+ WHERE id = 'acct_bench' || lpad(:n::text, 8, '0') AND credit_limit - used - locked >= 100
+ RETURNING id;
+INSERT INTO hold (id, account_id, merchant_id, order_id, amount, captured, released, refunded,
+                  forced, status, created_at, expires_at)
+ VALUES ('hold_pgb' || replace(gen_random_uuid()::text, '-', ''),
+         'acct_bench' || lpad(:n::text, 8, '0'), '{merchant}', gen_random_uuid()::text, 100,
+         0, 0, 0, 0, 'pending', now(), now() + interval '7 days');
+COMMIT;
+"""
+
+
+def run_pgbench(runtime: Runtime, spec: BenchSpec, clients: int, seconds: float) -> PhaseResult:
+    """The same raw authorize from pgbench's C client: the ceiling without Python."""
+    url = runtime.engine.url
+    with tempfile.TemporaryDirectory() as work:
+        script = Path(work) / "authorize.sql"
+        script.write_text(PGBENCH_SCRIPT.format(accounts=spec.accounts, merchant=MERCHANT_ID))
+        command = [
+            "pgbench",
+            "-n",
+            "-f",
+            str(script),
+            "-c",
+            str(clients),
+            "-j",
+            str(min(clients, os.cpu_count() or 2)),
+            "-T",
+            str(max(1, round(seconds))),
+            "-h",
+            url.host or "127.0.0.1",
+            "-p",
+            str(url.port or 5432),
+            "-U",
+            url.username or "postgres",
+            "-l",
+            "--log-prefix",
+            f"{work}/log",
+            url.database or "postgres",
+        ]
+        env = {**os.environ, "PGPASSWORD": url.password or ""} if url.password else None
+        done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+        latencies = sorted(
+            int(line.split()[2]) / 1_000_000
+            for log in Path(work).glob("log*")
+            for line in log.read_text().splitlines()
+        )
+    failed = sum("failed" in line and "0 (0.000%)" not in line for line in done.stdout.splitlines())
+    duration = float(max(1, round(seconds)))
+
+    def pct(fraction: float) -> float:
+        return latencies[min(len(latencies) - 1, int(fraction * len(latencies)))] * 1000
+
+    return PhaseResult(
+        workload="pgbench",
+        clients=clients,
+        operations=len(latencies),
+        seconds=duration,
+        p50_ms=pct(0.5),
+        p99_ms=pct(0.99),
+        max_ms=latencies[-1] * 1000,
+        errors=failed,
+    )

@@ -1,0 +1,247 @@
+"""The operations the benchmark times, one factory per workload.
+
+Each factory runs inside a worker process and returns a zero-argument callable that
+performs one operation (and how many operations it counts as). All workloads place holds
+on randomly chosen bench accounts, so they contend as little as pgbench's random
+accounts do.
+
+- raw: the ceiling. The minimal authorize with the bare driver (psycopg / sqlite3), no
+  SQLAlchemy, no idempotency: BEGIN; conditional UPDATE … RETURNING; INSERT hold; COMMIT.
+- service: `CommandBus.execute_idempotent` exactly as the API calls it (idempotency
+  record and rendered JSON included), without HTTP.
+- http: POST /v1/holds to a running server over a keep-alive connection.
+- *_mix: authorize, then capture it whole or release it (alternately): two operations.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import sqlite3
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from creditline.domain.hold import Hold
+from creditline.domain.money import Money
+
+Operation = Callable[[], int]
+"""Performs one unit of work; returns how many operations it counted."""
+
+HOLD_AMOUNT_FEN = 100
+
+
+@dataclass(frozen=True, slots=True)
+class BenchSpec:
+    database_url: str
+    accounts: int
+    merchant_id: str
+    platform_id: str
+    merchant_key: str
+    http_base: str | None = None
+
+
+def account_id(number: int) -> str:
+    return f"acct_bench{number:08d}"
+
+
+def _random_account(spec: BenchSpec) -> str:
+    return account_id(random.randint(1, spec.accounts))
+
+
+def raw_operation(spec: BenchSpec) -> Operation:
+    if spec.database_url.startswith("sqlite"):
+        return _raw_sqlite(spec)
+    return _raw_postgres(spec)
+
+
+_RAW_UPDATE = (
+    "UPDATE credit_account SET locked = locked + {p} "
+    "WHERE id = {p} AND credit_limit - used - locked >= {p} RETURNING id"
+)
+_RAW_INSERT = (
+    "INSERT INTO hold (id, account_id, merchant_id, order_id, amount, captured, released, "
+    "refunded, forced, status, created_at, expires_at) "
+    "VALUES ({p}, {p}, {p}, {p}, {p}, 0, 0, 0, 0, 'pending', {p}, {p})"
+)
+
+
+def _raw_postgres(spec: BenchSpec) -> Operation:
+    import psycopg  # noqa: PLC0415 - only the PostgreSQL ceiling needs the bare driver
+
+    from creditline.adapters.db.engine import make_engine  # noqa: PLC0415
+    from creditline.config import Settings  # noqa: PLC0415
+
+    url = make_engine(Settings(database_url=spec.database_url)).url
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = psycopg.connect(conninfo)
+    update_sql = _RAW_UPDATE.format(p="%s")
+    insert_sql = _RAW_INSERT.format(p="%s")
+
+    def authorize() -> int:
+        target = _random_account(spec)
+        now = datetime.now(UTC)
+        with connection.transaction(), connection.cursor() as cursor:
+            cursor.execute(update_sql, (HOLD_AMOUNT_FEN, target, HOLD_AMOUNT_FEN))
+            assert cursor.fetchone() is not None
+            cursor.execute(
+                insert_sql,
+                (
+                    f"hold_raw{uuid.uuid4().hex}",
+                    target,
+                    spec.merchant_id,
+                    uuid.uuid4().hex,
+                    HOLD_AMOUNT_FEN,
+                    now,
+                    now + timedelta(days=7),
+                ),
+            )
+        return 1
+
+    return authorize
+
+
+def _raw_sqlite(spec: BenchSpec) -> Operation:
+    path = spec.database_url.removeprefix("sqlite:///")
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    update_sql = _RAW_UPDATE.format(p="?")
+    insert_sql = _RAW_INSERT.format(p="?")
+
+    def authorize() -> int:
+        target = _random_account(spec)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            row = connection.execute(
+                update_sql, (HOLD_AMOUNT_FEN, target, HOLD_AMOUNT_FEN)
+            ).fetchone()
+            assert row is not None
+            connection.execute(
+                insert_sql,
+                (
+                    f"hold_raw{uuid.uuid4().hex}",
+                    target,
+                    spec.merchant_id,
+                    uuid.uuid4().hex,
+                    HOLD_AMOUNT_FEN,
+                    str(now),
+                    str(now + timedelta(days=7)),
+                ),
+            )
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        return 1
+
+    return authorize
+
+
+def service_operation(spec: BenchSpec, *, mix: bool) -> Operation:
+    from creditline.bootstrap import bootstrap  # noqa: PLC0415
+    from creditline.config import Settings  # noqa: PLC0415
+    from creditline.entrypoints.api.respond import render_error, renderer  # noqa: PLC0415
+    from creditline.entrypoints.api.schemas import HoldOut  # noqa: PLC0415
+    from creditline.service import commands, queries  # noqa: PLC0415
+    from creditline.service.access import Actor, Role  # noqa: PLC0415
+    from creditline.service.bus import IdempotencyKey  # noqa: PLC0415
+
+    runtime = bootstrap(Settings(database_url=spec.database_url), pool_size=1)
+    actor = Actor(
+        key_id="key_bench",
+        role=Role.MERCHANT,
+        platform_id=spec.platform_id,
+        merchant_id=spec.merchant_id,
+        name="bench",
+    )
+    last: dict[str, str] = {}
+
+    def to_model(hold: Hold) -> HoldOut:
+        last["hold"] = hold.id
+        return HoldOut.of(queries.hold_view(hold, (), runtime.clock.now()))
+
+    render = renderer(201, to_model)
+
+    def run(command: commands.Command) -> None:
+        key = uuid.uuid4().hex
+        outcome = runtime.bus.execute_idempotent(
+            actor, command, IdempotencyKey("merchant:bench", key, key), render, render_error
+        )
+        assert outcome.status < 300, outcome.body
+
+    def authorize() -> int:
+        run(
+            commands.Authorize(
+                account_id=_random_account(spec),
+                order_id=uuid.uuid4().hex,
+                amount=Money(HOLD_AMOUNT_FEN),
+            )
+        )
+        if not mix:
+            return 1
+        hold_id = last["hold"]
+        if random.random() < 0.5:
+            run(commands.Capture(hold_id=hold_id, amount=Money(HOLD_AMOUNT_FEN)))
+        else:
+            run(commands.Release(hold_id=hold_id))
+        return 2
+
+    return authorize
+
+
+def http_operation(spec: BenchSpec, *, mix: bool) -> Operation:
+    assert spec.http_base is not None
+    host, port = spec.http_base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    auth = f"Bearer {spec.merchant_key}"
+
+    def post(path: str, body: dict[str, object]) -> dict[str, object]:
+        payload = json.dumps(body)
+        headers = {
+            "Authorization": auth,
+            "Idempotency-Key": uuid.uuid4().hex,
+            "Content-Type": "application/json",
+        }
+        connection.request("POST", path, body=payload, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        assert response.status < 300, data
+        parsed: dict[str, object] = json.loads(data)
+        return parsed
+
+    def authorize() -> int:
+        hold = post(
+            "/v1/holds",
+            {
+                "account_id": _random_account(spec),
+                "order_id": uuid.uuid4().hex,
+                "amount": HOLD_AMOUNT_FEN,
+            },
+        )
+        if not mix:
+            return 1
+        if random.random() < 0.5:
+            post(f"/v1/holds/{hold['id']}/captures", {"amount": HOLD_AMOUNT_FEN})
+        else:
+            post(f"/v1/holds/{hold['id']}/release", {})
+        return 2
+
+    return authorize
+
+
+WORKLOADS: dict[str, Callable[[BenchSpec], Operation]] = {
+    "raw": raw_operation,
+    "service": lambda spec: service_operation(spec, mix=False),
+    "service_mix": lambda spec: service_operation(spec, mix=True),
+    "http": lambda spec: http_operation(spec, mix=False),
+    "http_mix": lambda spec: http_operation(spec, mix=True),
+}
+
+
+def worker_seed() -> int:
+    return int.from_bytes(os.urandom(8), "big")
