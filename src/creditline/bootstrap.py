@@ -36,7 +36,11 @@ def bootstrap(
     settings: Settings, *, clock: Clock | None = None, pool_size: int | None = None
 ) -> Runtime:
     engine = make_engine(settings, pool_size=pool_size)
-    uow_factory = SqlUnitOfWorkFactory(engine, cache_ttl_s=settings.api_key_cache_ttl_s)
+    uow_factory = SqlUnitOfWorkFactory(
+        engine,
+        cache_ttl_s=settings.api_key_cache_ttl_s,
+        busy_timeout_s=settings.sqlite_busy_timeout_ms / 1000,
+    )
     the_clock = SystemClock() if clock is None else clock
     bus = CommandBus(uow_factory, the_clock, new_id)
     return Runtime(

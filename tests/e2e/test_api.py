@@ -256,10 +256,11 @@ def test_openapi_documents_every_write(api: Api) -> None:
         if method == "post"
     ]
     assert len(posts) == 7
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     for path, op in posts:
-        names = {p["name"] for p in op.get("parameters", [])}
+        names = {p["name"].lower() for p in op.get("parameters", [])}
         assert "idempotency-key" in names, path
-        assert "authorization" in names, path
+        assert op["security"] == [{"HTTPBearer": []}], path
 
 
 @pytest.mark.postgres

@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -41,18 +43,42 @@ class CoreOptions:
     http: bool = True
     server_workers: int = field(default_factory=lambda: os.cpu_count() or 2)
     pgbench: bool = True
+    rounds: int = 1
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    result: PhaseResult
-    ceiling: PhaseResult | None
+    """One workload at one client count: the median over rounds of each figure, and the
+    median of its per-round ratios to that round's own raw ceiling."""
+
+    workload: str
+    clients: int
+    rounds: tuple[PhaseResult, ...]
+    ratios: tuple[float, ...]
+
+    @property
+    def ops_per_s(self) -> float:
+        return statistics.median(r.ops_per_s for r in self.rounds)
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(r.p50_ms for r in self.rounds)
+
+    @property
+    def p99_ms(self) -> float:
+        return statistics.median(r.p99_ms for r in self.rounds)
+
+    @property
+    def max_ms(self) -> float:
+        return max(r.max_ms for r in self.rounds)
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.rounds)
 
     @property
     def ratio(self) -> float | None:
-        if self.ceiling is None or self.ceiling.ops_per_s == 0:
-            return None
-        return self.result.ops_per_s / self.ceiling.ops_per_s
+        return statistics.median(self.ratios) if self.ratios else None
 
 
 def durability(runtime: Runtime) -> str:
@@ -66,28 +92,38 @@ def durability(runtime: Runtime) -> str:
 
 
 def run_core(runtime: Runtime, options: CoreOptions, emit: Callable[[Row], None]) -> list[Row]:
+    """Every workload at every client count, `options.rounds` times interleaved, so that a
+    machine whose speed drifts (shared hosts do) affects the ceiling and the engine alike."""
     spec = prepare(runtime, accounts=options.accounts)
+    pgbench = options.pgbench and not runtime.settings.is_sqlite and shutil.which("pgbench")
     rows: list[Row] = []
-
-    def record(result: PhaseResult, ceiling: PhaseResult | None) -> None:
-        row = Row(result, ceiling)
-        rows.append(row)
-        emit(row)
-
     with _server(spec, options) as http_spec:
         for clients in options.clients:
-            ceiling = run_phase("raw", spec, clients=clients, seconds=options.seconds)
-            record(ceiling, None)
-            if options.pgbench and not runtime.settings.is_sqlite and shutil.which("pgbench"):
-                record(run_pgbench(runtime, spec, clients, options.seconds), ceiling)
-            for workload in ("service", "service_mix"):
-                record(run_phase(workload, spec, clients=clients, seconds=options.seconds), ceiling)
-            if http_spec is not None:
-                for workload in ("http", "http_mix"):
-                    record(
-                        run_phase(workload, http_spec, clients=clients, seconds=options.seconds),
-                        ceiling,
+            results: dict[str, list[PhaseResult]] = defaultdict(list)
+            ratios: dict[str, list[float]] = defaultdict(list)
+            for _ in range(options.rounds):
+                ceiling = run_phase("raw", spec, clients=clients, seconds=options.seconds)
+                results["raw"].append(ceiling)
+                measured: list[PhaseResult] = []
+                if pgbench:
+                    measured.append(run_pgbench(runtime, spec, clients, options.seconds))
+                for workload in ("service", "service_mix"):
+                    measured.append(
+                        run_phase(workload, spec, clients=clients, seconds=options.seconds)
                     )
+                if http_spec is not None:
+                    for workload in ("http", "http_mix"):
+                        measured.append(
+                            run_phase(workload, http_spec, clients=clients, seconds=options.seconds)
+                        )
+                for result in measured:
+                    results[result.workload].append(result)
+                    if ceiling.ops_per_s > 0:
+                        ratios[result.workload].append(result.ops_per_s / ceiling.ops_per_s)
+            for workload, rounds in results.items():
+                row = Row(workload, clients, tuple(rounds), tuple(ratios[workload]))
+                rows.append(row)
+                emit(row)
     return rows
 
 

@@ -14,11 +14,14 @@ LABELS = {
 }
 
 
-HEADER = "ratios are to the raw ceiling measured at the same client count in the same run"
+HEADER = (
+    "medians over rounds; each ratio is to the raw ceiling measured at the same client "
+    "count in the same round"
+)
 
 
 def core_row(row: Row) -> str:
-    r = row.result
+    r = row
     ratio = "" if row.ratio is None else f"  {row.ratio:5.2f}× ceiling"
     errors = f"  errors {r.errors}" if r.errors else ""
     return (

@@ -1,10 +1,12 @@
 """Run a workload with N concurrent clients for a fixed time and collect latencies.
 
-Every client is its own process, forked after the imports (so it costs no start-up and
-shares no GIL with the others), with its own database connection or keep-alive HTTP
-connection. Clients warm up first (connections, caches, prepared plans), wait at a
-barrier, then run for exactly `seconds`. Throughput is operations / seconds; latency
-percentiles come from every single operation.
+Every raw or service client is its own process, forked after the imports (so it costs
+no start-up and shares no GIL with the others), with its own database connection; it is
+the work being measured. HTTP clients only generate load, so a light asyncio generator
+(http_load.py) drives all of their connections from at most two processes. Clients warm
+up first (connections, caches, prepared plans), wait at a barrier, then run for exactly
+`seconds`. Throughput is operations / seconds; latency percentiles come from every
+single operation.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from array import array
 from dataclasses import dataclass
 from multiprocessing.synchronize import Barrier
 
+from creditline.bench.http_load import PROCESSES_MAX, run_connections
 from creditline.bench.workloads import WORKLOADS, BenchSpec, worker_seed
 
 WARMUP_S = 1.0
@@ -66,18 +69,50 @@ def _client(
     results.put((count, latencies.tobytes(), errors))
 
 
+def _http_clients(
+    workload: str,
+    spec: BenchSpec,
+    seconds: float,
+    barrier: Barrier,
+    results: multiprocessing.Queue[tuple[int, bytes, int]],
+    seed: int,
+    connections: int,
+) -> None:
+    random.seed(seed)
+    mix = workload == "http_mix"
+    run_connections(spec, mix=mix, connections=connections, seconds=0, warmup_s=WARMUP_S)
+    barrier.wait()
+    ok, errors, latencies = run_connections(
+        spec, mix=mix, connections=connections, seconds=seconds, warmup_s=0
+    )
+    results.put((ok, latencies.tobytes(), errors))
+
+
 def run_phase(workload: str, spec: BenchSpec, *, clients: int, seconds: float) -> PhaseResult:
     context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(clients)
     results: multiprocessing.Queue[tuple[int, bytes, int]] = context.Queue()
-    processes = [
-        context.Process(
-            target=_client,
-            args=(workload, spec, seconds, barrier, results, worker_seed()),
-            daemon=True,
-        )
-        for _ in range(clients)
-    ]
+    if workload.startswith("http"):
+        # Load generation only: a few light processes drive all `clients` connections.
+        shares = _split(clients, min(clients, PROCESSES_MAX))
+        barrier = context.Barrier(len(shares))
+        processes = [
+            context.Process(
+                target=_http_clients,
+                daemon=True,
+                args=(workload, spec, seconds, barrier, results, worker_seed(), share),
+            )
+            for share in shares
+        ]
+    else:
+        barrier = context.Barrier(clients)
+        processes = [
+            context.Process(
+                target=_client,
+                daemon=True,
+                args=(workload, spec, seconds, barrier, results, worker_seed()),
+            )
+            for _ in range(clients)
+        ]
     for process in processes:
         process.start()
     collected = [results.get(timeout=JOIN_TIMEOUT_S + seconds) for _ in processes]
@@ -99,6 +134,10 @@ def run_phase(workload: str, spec: BenchSpec, *, clients: int, seconds: float) -
         max_ms=ordered[-1] * 1000 if ordered else 0.0,
         errors=errors,
     )
+
+
+def _split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
 
 
 def _percentile(ordered: list[float], fraction: float) -> float:

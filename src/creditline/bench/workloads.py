@@ -9,14 +9,12 @@ accounts do.
   SQLAlchemy, no idempotency: BEGIN; conditional UPDATE … RETURNING; INSERT hold; COMMIT.
 - service: `CommandBus.execute_idempotent` exactly as the API calls it (idempotency
   record and rendered JSON included), without HTTP.
-- http: POST /v1/holds to a running server over a keep-alive connection.
+- http, http_mix: the same through a running server (driven by http_load.py).
 - *_mix: authorize, then capture it whole or release it (alternately): two operations.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import random
 import sqlite3
@@ -194,52 +192,10 @@ def service_operation(spec: BenchSpec, *, mix: bool) -> Operation:
     return authorize
 
 
-def http_operation(spec: BenchSpec, *, mix: bool) -> Operation:
-    assert spec.http_base is not None
-    host, port = spec.http_base.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=30)
-    auth = f"Bearer {spec.merchant_key}"
-
-    def post(path: str, body: dict[str, object]) -> dict[str, object]:
-        payload = json.dumps(body)
-        headers = {
-            "Authorization": auth,
-            "Idempotency-Key": uuid.uuid4().hex,
-            "Content-Type": "application/json",
-        }
-        connection.request("POST", path, body=payload, headers=headers)
-        response = connection.getresponse()
-        data = response.read()
-        assert response.status < 300, data
-        parsed: dict[str, object] = json.loads(data)
-        return parsed
-
-    def authorize() -> int:
-        hold = post(
-            "/v1/holds",
-            {
-                "account_id": _random_account(spec),
-                "order_id": uuid.uuid4().hex,
-                "amount": HOLD_AMOUNT_FEN,
-            },
-        )
-        if not mix:
-            return 1
-        if random.random() < 0.5:
-            post(f"/v1/holds/{hold['id']}/captures", {"amount": HOLD_AMOUNT_FEN})
-        else:
-            post(f"/v1/holds/{hold['id']}/release", {})
-        return 2
-
-    return authorize
-
-
 WORKLOADS: dict[str, Callable[[BenchSpec], Operation]] = {
     "raw": raw_operation,
     "service": lambda spec: service_operation(spec, mix=False),
     "service_mix": lambda spec: service_operation(spec, mix=True),
-    "http": lambda spec: http_operation(spec, mix=False),
-    "http_mix": lambda spec: http_operation(spec, mix=True),
 }
 
 

@@ -302,6 +302,9 @@ def bench(
     http: Annotated[bool, typer.Option(help="Also measure through a real HTTP server")] = True,
     server_workers: Annotated[int, typer.Option(min=1, help="HTTP server processes")] = 2,
     pgbench: Annotated[bool, typer.Option(help="Also run pgbench (PostgreSQL)")] = True,
+    rounds: Annotated[
+        int, typer.Option(min=1, max=20, help="Interleaved repetitions; medians are shown")
+    ] = 1,
 ) -> None:
     """Authorize → capture/release throughput (ops/s, p50, p99) at 1, 8 and 32 clients,
     through the service layer and HTTP, each beside the raw-SQL ceiling of the same run."""
@@ -323,11 +326,13 @@ def bench(
         http=http,
         server_workers=server_workers,
         pgbench=pgbench,
+        rounds=rounds,
     )
     with runtime() as rt:
         out.print(
             f"database {_redacted(rt.settings.database_url)} · {durability(rt)} · "
-            f"{os.cpu_count()} CPUs · {seconds:g} s per phase · {accounts} accounts"
+            f"{os.cpu_count()} CPUs · {seconds:g} s per phase × {rounds} rounds · "
+            f"{accounts} accounts · {server_workers} HTTP server processes"
         )
         out.print(HEADER)
         run_core(rt, options, lambda row: out.print(core_row(row), highlight=False))

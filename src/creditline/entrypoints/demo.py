@@ -19,6 +19,7 @@ from creditline.service import commands, directory
 from creditline.service.access import SYSTEM, Actor, Role
 from creditline.service.bus import CommandBus
 from creditline.service.expiry import sweep
+from creditline.service.ports import IdGenerator
 from creditline.service.queries import AccountView
 
 PLATFORM_ID = "plat_demo"
@@ -27,6 +28,7 @@ PLATFORM_KEY = "clk_demo_platform"
 MERCHANT_KEY = "clk_demo_merchant"
 OPERATOR_KEY = "clk_demo_operator"
 CONSUMER_KEY = "clk_demo_consumer_alice"
+DEMO_ACCOUNT_IDS = {"alice": "acct_demoalice", "bob": "acct_demobob", "carol": "acct_democarol"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,7 @@ def load_demo(runtime: Runtime) -> DemoData:
         accounts = {a.external_ref: a.id for a in found if a is not None}
         return DemoData(created=False, keys=_keys(), accounts=accounts)
     _directory(runtime, now)
+    bus = CommandBus(runtime.uow_factory, runtime.clock, _DemoIds(runtime.new_id))
     platform = Actor(key_id="demo", role=Role.PLATFORM, platform_id=PLATFORM_ID, name="demo")
     merchant = Actor(
         key_id="demo",
@@ -57,7 +60,6 @@ def load_demo(runtime: Runtime) -> DemoData:
         merchant_id=MERCHANT_ID,
         name="demo-merchant",
     )
-    bus = runtime.bus
     alice = _open(bus, platform, "alice", 500_000)
     bob = _open(bus, platform, "bob", 200_000)
     carol = _open(bus, platform, "carol", 100_000)
@@ -91,6 +93,19 @@ def load_demo(runtime: Runtime) -> DemoData:
     )
     accounts = {"alice": alice.account.id, "bob": bob.account.id, "carol": carol.account.id}
     return DemoData(created=True, keys=_keys(), accounts=accounts)
+
+
+class _DemoIds:
+    """Fixed, readable ids for the demo accounts (so the README's tour can name them)."""
+
+    def __init__(self, fallback: IdGenerator) -> None:
+        self._accounts = iter(DEMO_ACCOUNT_IDS.values())
+        self._fallback = fallback
+
+    def __call__(self, prefix: str) -> str:
+        if prefix == "acct":
+            return next(self._accounts)
+        return self._fallback(prefix)
 
 
 def _keys() -> dict[str, str]:

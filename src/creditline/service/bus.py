@@ -17,8 +17,10 @@ if credit has been freed since. Checking the key after the work costs nothing on
 common path (one insert, sent with the command's other writes) and needs no second
 round trip to look the key up first.
 
-A command that hits another uniqueness rule (an order's one pending hold) is run once
-more with `careful=True`: the handler then checks before it writes and can explain.
+A command that loses a race — its account changed after it was read (optimistic
+concurrency), or another uniqueness rule was hit (an order's one pending hold) — is run
+once more with `careful=True`: the handler then locks before it reads and checks before
+it writes, so the second attempt cannot lose the same way.
 """
 
 from __future__ import annotations

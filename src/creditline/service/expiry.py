@@ -54,15 +54,17 @@ def expire_past_deadline(
     Returns the account as saved and how many holds were expired.
     """
     current = account
-    holds = uow.holds.past_deadline(account.id, now)
-    for hold in holds:
+    changes = []
+    for hold in uow.holds.past_deadline(account.id, now):
         change = expire(current, hold, now=now, event_id=new_id("hev"))
-        uow.holds.save(change.hold)
-        uow.holds.add_events(change.events)
+        changes.append(change)
         current = change.account
-    if holds:
-        uow.accounts.save(account, current)
-    return current, len(holds)
+    if changes:
+        uow.accounts.save(account, current)  # the account first: one lock order everywhere
+        for change in changes:
+            uow.holds.save(change.hold)
+            uow.holds.add_events(change.events)
+    return current, len(changes)
 
 
 def sweep(

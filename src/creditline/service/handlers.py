@@ -1,8 +1,9 @@
-"""One handler per command: check who may do it, lock, apply the domain rule, persist.
+"""One handler per command: check who may do it, read, apply the domain rule, persist.
 
 Every handler runs inside one unit of work opened by `CommandBus`; it never commits
-itself, so a refusal anywhere leaves the database untouched. Each handler that changes
-an account locks the account row first (see `ports.py`).
+itself, so a refusal anywhere leaves the database untouched. A handler reads its
+account without a lock and the write-back checks the account's version; in careful
+mode (the bus's second attempt) it locks the account row first (see `ports.py`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class Context:
     now: datetime
     new_id: IdGenerator
     careful: bool = False
-    """Set on the second attempt after a uniqueness conflict: check before writing."""
+    """The second attempt after a conflict: lock before reading, check before writing."""
 
     def event_ids(self) -> EventIds:
         return EventIds(self.new_id("hev"), self.new_id("hev"), self.new_id("je"))
@@ -99,7 +100,7 @@ def change_account_status(
 ) -> AccountView:
     require_role(ctx.actor, Role.PLATFORM, Role.OPERATOR)
     reason = require_reason(cmd.reason, f"{cmd.action.value} of an account")
-    account = visible_account(ctx.actor, uow.accounts.lock(cmd.account_id), cmd.account_id)
+    account = visible_account(ctx.actor, _account(uow, ctx, cmd.account_id), cmd.account_id)
     changed = apply_status_action(account, cmd.action, now=ctx.now)
     uow.accounts.save(account, changed)
     _audit(uow, ctx, f"account.{cmd.action.value}", account.id, reason)
@@ -119,7 +120,7 @@ def authorize(uow: UnitOfWork, ctx: Context, cmd: commands.Authorize) -> Hold:
     merchant = uow.directory.get_merchant(merchant_id) if merchant_id else None
     if merchant is None or merchant.platform_id != ctx.actor.platform_id:
         raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
-    account = uow.accounts.lock(cmd.account_id)
+    account = _account(uow, ctx, cmd.account_id)
     if account is None or account.platform_id != merchant.platform_id:
         raise AccountNotFound(f"no account {cmd.account_id}", account_id=cmd.account_id)
     if ctx.careful:
@@ -170,7 +171,7 @@ def capture(uow: UnitOfWork, ctx: Context, cmd: commands.Capture) -> Hold:
     reason = cmd.reason
     if cmd.force or ctx.actor.role is Role.OPERATOR:
         reason = require_reason(cmd.reason, "a forced capture")
-    account, hold = _locked_hold(uow, ctx, cmd.hold_id)
+    account, hold = _hold_to_change(uow, ctx, cmd.hold_id)
     change = holds.capture(
         account,
         hold,
@@ -198,7 +199,7 @@ def release(uow: UnitOfWork, ctx: Context, cmd: commands.Release) -> Hold:
     reason = cmd.reason
     if ctx.actor.role is Role.OPERATOR:
         reason = require_reason(cmd.reason, "an operator's release")
-    account, hold = _locked_hold(uow, ctx, cmd.hold_id)
+    account, hold = _hold_to_change(uow, ctx, cmd.hold_id)
     change = holds.release(account, hold, stamp=ctx.stamp(reason), event_id=ctx.new_id("hev"))
     persist_hold_change(uow, account, change)
     if ctx.actor.role is Role.OPERATOR:
@@ -208,7 +209,7 @@ def release(uow: UnitOfWork, ctx: Context, cmd: commands.Release) -> Hold:
 
 def refund(uow: UnitOfWork, ctx: Context, cmd: commands.Refund) -> Hold:
     require_role(ctx.actor, Role.PLATFORM, Role.MERCHANT)
-    account, hold = _locked_hold(uow, ctx, cmd.hold_id)
+    account, hold = _hold_to_change(uow, ctx, cmd.hold_id)
     change = refund_hold(
         account,
         hold,
@@ -223,7 +224,7 @@ def refund(uow: UnitOfWork, ctx: Context, cmd: commands.Refund) -> Hold:
 
 def repay(uow: UnitOfWork, ctx: Context, cmd: commands.Repay) -> Repayment:
     require_role(ctx.actor, Role.PLATFORM, Role.CONSUMER)
-    account = visible_account(ctx.actor, uow.accounts.lock(cmd.account_id), cmd.account_id)
+    account = visible_account(ctx.actor, _account(uow, ctx, cmd.account_id), cmd.account_id)
     after, entry = repay_account(
         account, amount=cmd.amount, now=ctx.now, entry_id=ctx.new_id("je"), reference=cmd.reference
     )
@@ -237,9 +238,19 @@ def _view(uow: UnitOfWork, ctx: Context, account: Account) -> AccountView:
     return view_account(account, expired.get(account.id, ZERO))
 
 
-def _locked_hold(uow: UnitOfWork, ctx: Context, hold_id: str) -> tuple[Account, Hold]:
-    account = uow.accounts.lock_holding(hold_id)
-    hold = uow.holds.get(hold_id) if account is not None else None
+def _account(uow: UnitOfWork, ctx: Context, account_id: str) -> Account | None:
+    """The account to change: read freely, or locked on the careful attempt."""
+    return uow.accounts.lock(account_id) if ctx.careful else uow.accounts.get(account_id)
+
+
+def _hold_to_change(uow: UnitOfWork, ctx: Context, hold_id: str) -> tuple[Account, Hold]:
+    """The hold to change and its account: one unlocked snapshot, or locked when careful."""
+    if ctx.careful:
+        account = uow.accounts.lock_holding(hold_id)
+        hold = uow.holds.get(hold_id) if account is not None else None
+    else:
+        found = uow.holds.get_with_account(hold_id)
+        hold, account = found if found is not None else (None, None)
     return visible_hold(ctx.actor, account, hold, hold_id)
 
 

@@ -3,9 +3,13 @@
 `adapters/` implements these for SQLite and PostgreSQL (SQLAlchemy Core). Handlers only
 talk to a `UnitOfWork`: one transaction that rolls back unless `commit()` is called.
 
-Locking rule (DESIGN.md, "Locking"): a command that changes an account's rows first
-locks the account row (`accounts.lock` / `accounts.lock_holding`), and only then reads
-and writes its holds, so every writer takes locks in the same order.
+Concurrency rule (DESIGN.md, "Concurrency"): a command reads its account (and hold)
+without a lock and writes the account back only if its `version` is unchanged; every
+change to a hold bumps its account's version, so that one check covers the aggregate.
+A failed check is `WriteConflict(STALE_READ)` and the command runs again in careful
+mode, which locks the account row first (`accounts.lock` / `accounts.lock_holding`).
+Writers always write the account row before its holds, so row locks are taken in one
+order.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ class ConflictKind(StrEnum):
     """An account may have only one pending hold per order."""
     IDEMPOTENCY_KEY_TAKEN = "idempotency_key_taken"
     """Someone stored an answer under this idempotency key first."""
+    STALE_READ = "stale_read"
+    """The account changed after this transaction read it without a lock."""
 
 
 class WriteConflict(Exception):
@@ -114,7 +120,7 @@ class AccountStore(Protocol):
         ...
 
     def save(self, before: Account, after: Account) -> None:
-        """Write `after` over `before`; asserts nobody changed the row in between."""
+        """Write `after` over `before`: WriteConflict(STALE_READ) if the row moved on."""
         ...
 
     def find_by_external_ref(self, platform_id: str, external_ref: str) -> Account | None: ...
@@ -127,6 +133,10 @@ class HoldStore(Protocol):
         ...
 
     def get(self, hold_id: str) -> Hold | None: ...
+    def get_with_account(self, hold_id: str) -> tuple[Hold, Account] | None:
+        """The hold and its account, read together in one snapshot, without locks."""
+        ...
+
     def save(self, hold: Hold) -> None: ...
     def add_events(self, events: Sequence[HoldEvent]) -> None: ...
     def events(self, hold_ids: Sequence[str]) -> dict[str, tuple[HoldEvent, ...]]:

@@ -1,10 +1,11 @@
 """Credit account rows: read, lock, write back under a version check.
 
-`lock` is SELECT … FOR UPDATE on PostgreSQL. On SQLite the clause is dropped: the unit
-of work began with BEGIN IMMEDIATE, so it already holds the only write lock. `save`
-updates only if the row still has the version that was read — with the lock held that
-is always true, and the flush asserts it changed exactly one row (TigerStyle: check the
-same property on both paths).
+`get` reads without a lock; `save` then updates only if the row still has the version
+that was read, and a row that moved on is `WriteConflict(STALE_READ)` (optimistic
+concurrency: no row lock on the common path). `lock` is SELECT … FOR UPDATE on
+PostgreSQL, for the careful retry and the sweeper. On SQLite the clause is dropped: the
+unit of work began with BEGIN IMMEDIATE, so it already holds the only write lock and no
+read is ever stale.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from creditline.adapters.db.driver import Driver, Sql, columns, placeholders
+from creditline.adapters.db.driver import Driver, Sql, columns
 from creditline.adapters.db.schema import credit_account
 from creditline.domain.account import Account, AccountStatus
 from creditline.domain.money import Money
@@ -33,7 +34,6 @@ _LOCK_HOLDING = Sql(
 _BY_REF = Sql(
     f"SELECT {_COLUMNS} FROM credit_account WHERE platform_id = {{p}} AND external_ref = {{p}}"
 )
-_INSERT = Sql(f"INSERT INTO credit_account ({_COLUMNS}) VALUES ({placeholders(credit_account)})")
 _SAVE = Sql(
     "UPDATE credit_account SET credit_limit = {p}, used = {p}, locked = {p}, "
     "credit_balance = {p}, status = {p}, version = {p}, last_forced_capture_at = {p}, "
@@ -85,7 +85,7 @@ class SqlAccountStore:
         return None if row is None else account_from_row(self._db.decode(credit_account, row))
 
     def add(self, account: Account) -> None:
-        self._db.defer(_INSERT, self._db.encode(credit_account, account_to_row(account)), rows=1)
+        self._db.defer_insert(credit_account, [account_to_row(account)])
 
     def get(self, account_id: str) -> Account | None:
         return self._one(_GET, account_id)
@@ -115,6 +115,7 @@ class SqlAccountStore:
                 before.version,
             ),
             rows=1,
+            stale=True,
         )
 
     def find_by_external_ref(self, platform_id: str, external_ref: str) -> Account | None:

@@ -15,8 +15,10 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
-from creditline.adapters.db.driver import Driver, Sql, columns, placeholders
-from creditline.adapters.db.schema import hold, hold_event
+from creditline.adapters.db.accounts import account_from_row
+from creditline.adapters.db.driver import Driver, Sql, columns
+from creditline.adapters.db.schema import credit_account, hold, hold_event
+from creditline.domain.account import Account
 from creditline.domain.hold import Hold, HoldEvent, HoldEventKind, HoldStatus
 from creditline.domain.money import Money
 from creditline.service.ports import Page
@@ -25,18 +27,19 @@ PENDING = HoldStatus.PENDING.value
 _COLUMNS = columns(hold)
 _EVENT_COLUMNS = columns(hold_event)
 
-_INSERT = Sql(f"INSERT INTO hold ({_COLUMNS}) VALUES ({placeholders(hold)})")
 _GET = Sql(f"SELECT {_COLUMNS} FROM hold WHERE id = {{p}}")
 _SAVE = Sql(
     "UPDATE hold SET captured = {p}, released = {p}, refunded = {p}, forced = {p}, "
     "status = {p}, resolved_at = {p} WHERE id = {p}"
 )
-_INSERT_EVENT = Sql(
-    f"INSERT INTO hold_event ({_EVENT_COLUMNS}) VALUES ({placeholders(hold_event)})"
-)
 _PENDING_FOR_ORDER = Sql(
     f"SELECT {_COLUMNS} FROM hold WHERE account_id = {{p}} AND order_id = {{p}} "
     "AND status = 'pending'"
+)
+_WITH_ACCOUNT = Sql(
+    f"SELECT {', '.join('h.' + c.name for c in hold.columns)}, "
+    f"{', '.join('a.' + c.name for c in credit_account.columns)} "
+    "FROM hold h JOIN credit_account a ON a.id = h.account_id WHERE h.id = {p}"
 )
 _PAST_DEADLINE = Sql(
     f"SELECT {_COLUMNS} FROM hold WHERE account_id = {{p}} AND status = 'pending' "
@@ -124,11 +127,19 @@ class SqlHoldStore:
 
     def add(self, value: Hold) -> None:
         assert value.status is HoldStatus.PENDING, value
-        self._db.defer(_INSERT, self._db.encode(hold, hold_to_row(value)), rows=1)
+        self._db.defer_insert(hold, [hold_to_row(value)])
 
     def get(self, hold_id: str) -> Hold | None:
         row = self._db.one(_GET, (hold_id,))
         return None if row is None else self._holds([row])[0]
+
+    def get_with_account(self, hold_id: str) -> tuple[Hold, Account] | None:
+        row = self._db.one(_WITH_ACCOUNT, (hold_id,))
+        if row is None:
+            return None
+        width = len(hold.columns)
+        found = hold_from_row(self._db.decode(hold, row[:width]))
+        return found, account_from_row(self._db.decode(credit_account, row[width:]))
 
     def save(self, value: Hold) -> None:
         self._db.defer(
@@ -146,9 +157,7 @@ class SqlHoldStore:
         )
 
     def add_events(self, events: Sequence[HoldEvent]) -> None:
-        self._db.defer_many(
-            _INSERT_EVENT, (self._db.encode(hold_event, event_to_row(e)) for e in events)
-        )
+        self._db.defer_insert(hold_event, [event_to_row(e) for e in events])
 
     def events(self, hold_ids: Sequence[str]) -> dict[str, tuple[HoldEvent, ...]]:
         if not hold_ids:

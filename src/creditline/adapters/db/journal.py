@@ -13,16 +13,12 @@ from collections import defaultdict
 
 from sqlalchemy import Connection, bindparam, select
 
-from creditline.adapters.db.driver import Driver, Sql, columns, placeholders
+from creditline.adapters.db.driver import Driver
 from creditline.adapters.db.schema import journal_entry, posting
 from creditline.domain.ledger import EntryKind, JournalEntry, LedgerAccount, Posting
 from creditline.domain.money import Money
 from creditline.service.ports import Page
 
-_INSERT_POSTING = Sql(f"INSERT INTO posting ({columns(posting)}) VALUES ({placeholders(posting)})")
-_INSERT_ENTRY = Sql(
-    f"INSERT INTO journal_entry ({columns(journal_entry)}) VALUES ({placeholders(journal_entry)})"
-)
 _POSTINGS = (
     select(posting)
     .where(posting.c.entry_id.in_(bindparam("entry_ids", expanding=True)))
@@ -36,41 +32,30 @@ class SqlJournalStore:
         self._db = driver
 
     def append(self, entry: JournalEntry) -> None:
-        db = self._db
-        db.defer_many(
-            _INSERT_POSTING,
-            (
-                db.encode(
-                    posting,
-                    {
-                        "entry_id": entry.id,
-                        "line": line,
-                        "account_id": entry.account_id,
-                        "ledger_account": p.ledger_account.value,
-                        "counterparty": p.counterparty,
-                        "amount": p.amount.fen,
-                    },
-                )
-                for line, p in enumerate(entry.postings, start=1)
-            ),
-        )
-        db.defer(
-            _INSERT_ENTRY,
-            db.encode(
-                journal_entry,
-                {
-                    "id": entry.id,
-                    "account_id": entry.account_id,
-                    "kind": entry.kind.value,
-                    "amount": entry.amount.fen,
-                    "hold_id": entry.hold_id,
-                    "forced": entry.forced,
-                    "memo": entry.memo,
-                    "at": entry.at,
-                },
-            ),
-            rows=1,
-        )
+        postings = [
+            {
+                "entry_id": entry.id,
+                "line": line,
+                "account_id": entry.account_id,
+                "ledger_account": p.ledger_account.value,
+                "counterparty": p.counterparty,
+                "amount": p.amount.fen,
+            }
+            for line, p in enumerate(entry.postings, start=1)
+        ]
+        header = {
+            "id": entry.id,
+            "account_id": entry.account_id,
+            "kind": entry.kind.value,
+            "amount": entry.amount.fen,
+            "hold_id": entry.hold_id,
+            "forced": entry.forced,
+            "memo": entry.memo,
+            "at": entry.at,
+        }
+        self._db.defer_insert(posting, postings)
+        # The header seals the entry: its trigger must see the postings, so it is a barrier.
+        self._db.defer_insert(journal_entry, [header], barrier=True)
 
     def list_for_account(
         self, account_id: str, after: str | None, limit: int

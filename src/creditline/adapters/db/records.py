@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
 
 from creditline.adapters.cache import TtlCache
-from creditline.adapters.db.driver import Driver, Sql, columns, placeholders
+from creditline.adapters.db.driver import Driver, Sql, columns
 from creditline.adapters.db.schema import (
     api_key,
     audit_log,
@@ -32,16 +32,9 @@ class DirectoryCache:
         self.merchants: TtlCache[str, Merchant] = TtlCache(ttl_s)
 
 
-_IDEMPOTENCY_INSERT = Sql(
-    f"INSERT INTO idempotency_record ({columns(idempotency_record)}) "
-    f"VALUES ({placeholders(idempotency_record)})"
-)
 _IDEMPOTENCY_GET = Sql(
     f"SELECT {columns(idempotency_record)} FROM idempotency_record WHERE scope = {{p}} "
     "AND key = {p}"
-)
-_AUDIT_INSERT = Sql(
-    f"INSERT INTO audit_log ({columns(audit_log)}) VALUES ({placeholders(audit_log)})"
 )
 
 
@@ -50,21 +43,15 @@ class SqlIdempotencyStore:
         self._db = driver
 
     def add(self, record: IdempotencyRecord) -> None:
-        self._db.defer(
-            _IDEMPOTENCY_INSERT,
-            self._db.encode(
-                idempotency_record,
-                {
-                    "scope": record.scope,
-                    "key": record.key,
-                    "fingerprint": record.fingerprint,
-                    "status": record.status,
-                    "body": record.body,
-                    "created_at": record.created_at,
-                },
-            ),
-            rows=1,
-        )
+        row = {
+            "scope": record.scope,
+            "key": record.key,
+            "fingerprint": record.fingerprint,
+            "status": record.status,
+            "body": record.body,
+            "created_at": record.created_at,
+        }
+        self._db.defer_insert(idempotency_record, [row])
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
         found = self._db.one(_IDEMPOTENCY_GET, (scope, key))
@@ -199,24 +186,18 @@ class SqlAuditStore:
         self._db = driver
 
     def add(self, record: AuditRecord) -> None:
-        self._db.defer(
-            _AUDIT_INSERT,
-            self._db.encode(
-                audit_log,
-                {
-                    "id": record.id,
-                    "at": record.at,
-                    "actor_key_id": record.actor_key_id,
-                    "actor_role": record.actor_role,
-                    "actor_name": record.actor_name,
-                    "action": record.action,
-                    "target_id": record.target_id,
-                    "reason": record.reason,
-                    "details": record.details,
-                },
-            ),
-            rows=1,
-        )
+        row = {
+            "id": record.id,
+            "at": record.at,
+            "actor_key_id": record.actor_key_id,
+            "actor_role": record.actor_role,
+            "actor_name": record.actor_name,
+            "action": record.action,
+            "target_id": record.target_id,
+            "reason": record.reason,
+            "details": record.details,
+        }
+        self._db.defer_insert(audit_log, [row])
 
     def list_for_target(self, target_id: str) -> list[AuditRecord]:
         self._db.flush()

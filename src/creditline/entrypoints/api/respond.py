@@ -10,9 +10,8 @@ from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from creditline.bootstrap import Runtime
 from creditline.domain.errors import CreditlineError
-from creditline.entrypoints.api.deps import idempotency_key
+from creditline.entrypoints.api.deps import idempotency_key, runtime_of
 from creditline.entrypoints.api.problems import PROBLEM_MEDIA_TYPE, error_body
 from creditline.service.access import Actor
 from creditline.service.bus import Outcome
@@ -38,17 +37,14 @@ def renderer(status: int, to_model: Callable[[Any], BaseModel]) -> Callable[[obj
 
 def run_command(
     request: Request,
-    runtime: Runtime,
     actor: Actor,
     command: Command,
     *,
-    key: str,
     body: BaseModel | None,
     render: Callable[[object], Outcome],
 ) -> Response:
-    outcome = runtime.bus.execute_idempotent(
-        actor, command, idempotency_key(request, actor, key, body), render, render_error
-    )
+    key = idempotency_key(request, actor, body)
+    outcome = runtime_of(request).bus.execute_idempotent(actor, command, key, render, render_error)
     return Response(
         content=outcome.body,
         status_code=outcome.status,

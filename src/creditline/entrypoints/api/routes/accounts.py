@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from creditline.domain.hold import HoldStatus
 from creditline.domain.money import Money
-from creditline.entrypoints.api.deps import ActorDep, IdempotencyHeaderDep, RuntimeDep
+from creditline.entrypoints.api.deps import IDEMPOTENCY_HEADER_DOC, ActorDep, runtime_of
 from creditline.entrypoints.api.respond import renderer, run_command
 from creditline.entrypoints.api.schemas import (
     AccountOut,
@@ -43,35 +43,35 @@ def _repayment(result: Repayment) -> RepaymentOut:
     )
 
 
-@router.post("", status_code=201, response_model=AccountOut, summary="Open a credit account")
-def open_account(
-    request: Request,
-    body: OpenAccountIn,
-    actor: ActorDep,
-    key: IdempotencyHeaderDep,
-    runtime: RuntimeDep,
-) -> Response:
+@router.post(
+    "",
+    status_code=201,
+    response_model=AccountOut,
+    summary="Open a credit account",
+    openapi_extra=IDEMPOTENCY_HEADER_DOC,
+)
+def open_account(request: Request, body: OpenAccountIn, actor: ActorDep) -> Response:
     command = commands.OpenAccount(
         external_ref=body.external_ref,
         credit_limit=Money(body.credit_limit),
         platform_id=body.platform_id,
     )
-    return run_command(
-        request, runtime, actor, command, key=key, body=body, render=renderer(201, _account)
-    )
+    return run_command(request, actor, command, body=body, render=renderer(201, _account))
 
 
 @router.get("", response_model=AccountPage, summary="List accounts (platform, operator)")
 def list_accounts(
-    actor: ActorDep, runtime: RuntimeDep, limit: Limit = PAGE_SIZE_DEFAULT, after: Cursor = None
+    request: Request, actor: ActorDep, limit: Limit = PAGE_SIZE_DEFAULT, after: Cursor = None
 ) -> AccountPage:
+    runtime = runtime_of(request)
     with runtime.uow_factory(write=False) as uow:
         page = queries.list_accounts(uow, actor, after=after, limit=limit, now=runtime.clock.now())
     return AccountPage(items=[AccountOut.of(v) for v in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/{account_id}", response_model=AccountOut, summary="An account with its balances")
-def get_account(account_id: str, actor: ActorDep, runtime: RuntimeDep) -> AccountOut:
+def get_account(request: Request, account_id: str, actor: ActorDep) -> AccountOut:
+    runtime = runtime_of(request)
     with runtime.uow_factory(write=False) as uow:
         return AccountOut.of(queries.get_account(uow, actor, account_id, runtime.clock.now()))
 
@@ -80,21 +80,15 @@ def get_account(account_id: str, actor: ActorDep, runtime: RuntimeDep) -> Accoun
     "/{account_id}/status",
     response_model=AccountOut,
     summary="Freeze, unfreeze, suspend, reinstate or close (audited)",
+    openapi_extra=IDEMPOTENCY_HEADER_DOC,
 )
 def change_status(
-    request: Request,
-    account_id: str,
-    body: AccountStatusIn,
-    actor: ActorDep,
-    key: IdempotencyHeaderDep,
-    runtime: RuntimeDep,
+    request: Request, account_id: str, body: AccountStatusIn, actor: ActorDep
 ) -> Response:
     command = commands.ChangeAccountStatus(
         account_id=account_id, action=body.action, reason=body.reason
     )
-    return run_command(
-        request, runtime, actor, command, key=key, body=body, render=renderer(200, _account)
-    )
+    return run_command(request, actor, command, body=body, render=renderer(200, _account))
 
 
 @router.post(
@@ -102,21 +96,13 @@ def change_status(
     status_code=201,
     response_model=RepaymentOut,
     summary="Repay: reduces used, so the credit is available again",
+    openapi_extra=IDEMPOTENCY_HEADER_DOC,
 )
-def repay(
-    request: Request,
-    account_id: str,
-    body: RepaymentIn,
-    actor: ActorDep,
-    key: IdempotencyHeaderDep,
-    runtime: RuntimeDep,
-) -> Response:
+def repay(request: Request, account_id: str, body: RepaymentIn, actor: ActorDep) -> Response:
     command = commands.Repay(
         account_id=account_id, amount=Money(body.amount), reference=body.reference
     )
-    return run_command(
-        request, runtime, actor, command, key=key, body=body, render=renderer(201, _repayment)
-    )
+    return run_command(request, actor, command, body=body, render=renderer(201, _repayment))
 
 
 @router.get(
@@ -125,13 +111,14 @@ def repay(
     summary="The account's holds, newest first, with their timelines",
 )
 def list_holds(
+    request: Request,
     account_id: str,
     actor: ActorDep,
-    runtime: RuntimeDep,
     status: HoldStatus | None = None,
     limit: Limit = PAGE_SIZE_DEFAULT,
     after: Cursor = None,
 ) -> HoldPage:
+    runtime = runtime_of(request)
     with runtime.uow_factory(write=False) as uow:
         page = queries.list_holds(
             uow, actor, account_id, status=status, after=after, limit=limit, now=runtime.clock.now()
@@ -145,13 +132,13 @@ def list_holds(
     summary="The account's journal entries, newest first",
 )
 def list_journal(
+    request: Request,
     account_id: str,
     actor: ActorDep,
-    runtime: RuntimeDep,
     limit: Limit = PAGE_SIZE_DEFAULT,
     after: Cursor = None,
 ) -> JournalPage:
-    with runtime.uow_factory(write=False) as uow:
+    with runtime_of(request).uow_factory(write=False) as uow:
         page = queries.list_journal(uow, actor, account_id, after=after, limit=limit)
     return JournalPage(
         items=[JournalEntryOut.of(e) for e in page.items], next_cursor=page.next_cursor

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from creditline.domain.hold import Hold
 from creditline.domain.money import Money
-from creditline.entrypoints.api.deps import ActorDep, IdempotencyHeaderDep, RuntimeDep
+from creditline.entrypoints.api.deps import IDEMPOTENCY_HEADER_DOC, ActorDep, runtime_of
 from creditline.entrypoints.api.respond import renderer, run_command
 from creditline.entrypoints.api.schemas import (
     AuthorizeIn,
@@ -26,19 +26,21 @@ from creditline.service.ports import Clock
 router = APIRouter(prefix="/v1/holds", tags=["holds"])
 
 
+def _render(status: int, clock: Clock) -> Callable[[object], Outcome]:
+    def to_model(hold: Hold) -> HoldOut:
+        return HoldOut.of(queries.hold_view(hold, (), clock.now()))
+
+    return renderer(status, to_model)
+
+
 @router.post(
     "",
     status_code=201,
     response_model=HoldOut,
     summary="Authorize: lock credit until the order ships, is cancelled or expires",
+    openapi_extra=IDEMPOTENCY_HEADER_DOC,
 )
-def authorize(
-    request: Request,
-    body: AuthorizeIn,
-    actor: ActorDep,
-    key: IdempotencyHeaderDep,
-    runtime: RuntimeDep,
-) -> Response:
+def authorize(request: Request, body: AuthorizeIn, actor: ActorDep) -> Response:
     command = commands.Authorize(
         account_id=body.account_id,
         order_id=body.order_id,
@@ -47,9 +49,8 @@ def authorize(
         ttl_s=body.ttl_s,
         description=body.description,
     )
-    return run_command(
-        request, runtime, actor, command, key=key, body=body, render=_render(201, runtime.clock)
-    )
+    clock = runtime_of(request).clock
+    return run_command(request, actor, command, body=body, render=_render(201, clock))
 
 
 @router.get(
@@ -57,7 +58,8 @@ def authorize(
     response_model=HoldDetailOut,
     summary="A hold: what it waits for, when it is released at the latest, its timeline",
 )
-def get_hold(hold_id: str, actor: ActorDep, runtime: RuntimeDep) -> HoldDetailOut:
+def get_hold(request: Request, hold_id: str, actor: ActorDep) -> HoldDetailOut:
+    runtime = runtime_of(request)
     with runtime.uow_factory(write=False) as uow:
         return HoldDetailOut.of(queries.get_hold(uow, actor, hold_id, runtime.clock.now()))
 
@@ -66,15 +68,9 @@ def get_hold(hold_id: str, actor: ActorDep, runtime: RuntimeDep) -> HoldDetailOu
     "/{hold_id}/captures",
     response_model=HoldOut,
     summary="Capture part or all of a hold; final releases the rest",
+    openapi_extra=IDEMPOTENCY_HEADER_DOC,
 )
-def capture(
-    request: Request,
-    hold_id: str,
-    body: CaptureIn,
-    actor: ActorDep,
-    key: IdempotencyHeaderDep,
-    runtime: RuntimeDep,
-) -> Response:
+def capture(request: Request, hold_id: str, body: CaptureIn, actor: ActorDep) -> Response:
     command = commands.Capture(
         hold_id=hold_id,
         amount=Money(body.amount),
@@ -82,51 +78,29 @@ def capture(
         force=body.force,
         reason=body.reason,
     )
-    return run_command(
-        request, runtime, actor, command, key=key, body=body, render=_render(200, runtime.clock)
-    )
+    clock = runtime_of(request).clock
+    return run_command(request, actor, command, body=body, render=_render(200, clock))
 
 
 @router.post(
     "/{hold_id}/release",
     response_model=HoldOut,
     summary="Release what the hold still locks (e.g. the order was cancelled)",
+    openapi_extra=IDEMPOTENCY_HEADER_DOC,
 )
-def release(
-    request: Request,
-    hold_id: str,
-    body: ReleaseIn,
-    actor: ActorDep,
-    key: IdempotencyHeaderDep,
-    runtime: RuntimeDep,
-) -> Response:
+def release(request: Request, hold_id: str, body: ReleaseIn, actor: ActorDep) -> Response:
     command = commands.Release(hold_id=hold_id, reason=body.reason)
-    return run_command(
-        request, runtime, actor, command, key=key, body=body, render=_render(200, runtime.clock)
-    )
+    clock = runtime_of(request).clock
+    return run_command(request, actor, command, body=body, render=_render(200, clock))
 
 
 @router.post(
     "/{hold_id}/refunds",
     response_model=HoldOut,
     summary="Refund a captured amount: reduces what the consumer owes",
+    openapi_extra=IDEMPOTENCY_HEADER_DOC,
 )
-def refund(
-    request: Request,
-    hold_id: str,
-    body: RefundIn,
-    actor: ActorDep,
-    key: IdempotencyHeaderDep,
-    runtime: RuntimeDep,
-) -> Response:
+def refund(request: Request, hold_id: str, body: RefundIn, actor: ActorDep) -> Response:
     command = commands.Refund(hold_id=hold_id, amount=Money(body.amount), reason=body.reason)
-    return run_command(
-        request, runtime, actor, command, key=key, body=body, render=_render(200, runtime.clock)
-    )
-
-
-def _render(status: int, clock: Clock) -> Callable[[object], Outcome]:
-    def to_model(hold: Hold) -> HoldOut:
-        return HoldOut.of(queries.hold_view(hold, (), clock.now()))
-
-    return renderer(status, to_model)
+    clock = runtime_of(request).clock
+    return run_command(request, actor, command, body=body, render=_render(200, clock))

@@ -1,0 +1,71 @@
+"""`creditline bench` works end to end (a functional test, not a timed one): every
+workload runs, prints its figures beside the ceiling, and the books balance afterwards."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import truncate_all
+
+CLI = [sys.executable, "-m", "creditline.entrypoints.cli"]
+WORKLOADS = (
+    "raw SQL authorize",
+    "service authorize ",
+    "service authorize→capture/release",
+    "HTTP authorize ",
+    "HTTP authorize→capture/release",
+)
+
+
+def run_bench(url: str) -> str:
+    env = {**os.environ, "CREDITLINE_DATABASE_URL": url}
+    subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    done = subprocess.run(
+        [*CLI, "bench", "--clients", "2", "--seconds", "0.5", "--accounts", "50"],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    verified = subprocess.run(
+        [*CLI, "verify"], check=False, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert verified.returncode == 0, verified.stdout
+    return done.stdout
+
+
+def check_rows(output: str) -> None:
+    for workload in WORKLOADS:
+        line = next((row for row in output.splitlines() if row.startswith(workload)), None)
+        assert line is not None, f"{workload!r} missing from:\n{output}"
+        ops = re.search(r"([\d,]+) ops/s", line)
+        assert ops is not None
+        assert int(ops.group(1).replace(",", "")) > 0, line
+        assert "errors" not in line, line
+        if not workload.startswith("raw"):
+            assert re.search(r"\d+\.\d\d× ceiling", line), line
+
+
+def test_bench_on_sqlite(tmp_path: Path) -> None:
+    output = run_bench(f"sqlite:///{tmp_path / 'bench.db'}")
+    check_rows(output)
+    assert "synchronous=2" in output
+
+
+@pytest.mark.postgres
+def test_bench_on_postgres(postgres_url: str) -> None:
+    truncate_all(postgres_url)
+    output = run_bench(postgres_url)
+    check_rows(output)
+    assert "synchronous_commit=on" in output
+    if shutil.which("pgbench"):
+        assert "pgbench, same SQL" in output
