@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from creditline.domain.errors import CaptureExceedsHold, CreditlineError, HoldAlreadyCaptured
+import pytest
+
+from creditline.domain.errors import CreditlineError
 from creditline.domain.money import Money
 from creditline.service import commands
 from creditline.service.verify import verify
@@ -52,7 +54,11 @@ def test_64_concurrent_payments_of_100_against_1000_approve_exactly_10(world: Wo
     assert verify(world.runtime.uow_factory).ok
 
 
-def test_concurrent_captures_never_exceed_the_hold(world: World) -> None:
+@pytest.mark.parametrize("round_", range(5))
+def test_concurrent_captures_never_exceed_the_hold(world: World, round_: int) -> None:
+    """16 captures of ¥30 race on one ¥100 hold, five times over: exactly three win, and
+    the others are refused by name — never a deadlock, never an over-capture. (A race
+    between optimistic writers and a careful retry once deadlocked here one run in ten.)"""
     account_id = world.open_account(1_000_00)
     hold = world.authorize(account_id, 100_00)
 
@@ -62,10 +68,8 @@ def test_concurrent_captures_never_exceed_the_hold(world: World) -> None:
         )
 
     results = run_concurrently(16, capture)
-    # 30 + 30 + 30 fit; the fourth would exceed what is left (10), then the hold is done.
     assert results["ok"] == 3
     assert results["capture_exceeds_hold"] + results["hold_already_captured"] == 13
-    assert {CaptureExceedsHold.code, HoldAlreadyCaptured.code} >= set(results) - {"ok"}
     with world.runtime.uow_factory(write=False) as uow:
         account = uow.accounts.get(account_id)
     assert account is not None

@@ -116,6 +116,7 @@ class SqlAccountStore:
             ),
             rows=1,
             stale=True,
+            leads=True,
         )
 
     def find_by_external_ref(self, platform_id: str, external_ref: str) -> Account | None:

@@ -45,6 +45,8 @@ _SQLITE_CONFLICTS: Mapping[str, ConflictKind] = {
 }
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 UNIQUE_VIOLATION = "23505"
+RETRYABLE = frozenset({"40001", "40P01"})
+"""Serialization failure and deadlock: lost races, retried by the bus in careful mode."""
 
 
 class Sql:
@@ -145,9 +147,10 @@ class Driver:
         rows: int | None = None,
         stale: bool = False,
         barrier: bool = False,
+        leads: bool = False,
     ) -> None:
         text = sql.text(self.dialect)
-        self._pending.append(writes.Write(text, params, rows, stale, barrier))
+        self._pending.append(writes.Write(text, params, rows, stale, barrier, leads))
 
     def defer_insert(
         self, table: Table, rows: Sequence[Mapping[str, Any]], *, barrier: bool = False
@@ -172,6 +175,8 @@ class Driver:
         except (WriteConflict, AssertionError):
             raise
         except self._operational as error:
+            if getattr(error, "sqlstate", None) in RETRYABLE:
+                raise WriteConflict(ConflictKind.STALE_READ) from error
             raise StoreUnavailable(str(error)) from error
         except Exception as error:
             conflict = self._conflict(error)
@@ -180,19 +185,32 @@ class Driver:
             raise WriteConflict(conflict) from error
 
     def _flush_postgres(self, pending: list[writes.Write]) -> None:
-        statements = [writes.merge(run) for run in writes.group(pending)]
+        ordered = writes.order(pending)
+        leading = [write for write in ordered if write.leads]
+        for write in leading:
+            # Alone and checked before anything else is sent: a lead that lost its race
+            # (no row changed, no lock taken) must not let the writes behind it run.
+            self._check(self._execute(writes.merge([write])), writes.merge([write]))
+        statements = [writes.merge(run) for run in writes.group(ordered[len(leading) :])]
         if len(statements) == 1:
             results = [self._execute(statements[0])]
-        else:
+        elif statements:
             with self._raw.pipeline():
                 results = [self._execute(statement) for statement in statements]
+        else:
+            results = []
         for statement, cursor in zip(statements, results, strict=True):
+            self._check(cursor, statement)
+
+    def _check(self, cursor: Any, statement: writes.Statement) -> None:
+        try:
             if len(statement.writes) == 1:
                 writes.check(statement.writes[0], cursor.rowcount)
             else:
                 counts = cursor.fetchone()
                 for write, count in zip(statement.writes, counts, strict=True):
                     writes.check(write, count)
+        finally:
             cursor.close()
 
     def _execute(self, statement: writes.Statement) -> Any:

@@ -8,15 +8,21 @@ consecutive writes are merged into one statement of data-modifying CTEs:
          w2 AS (INSERT INTO idempotency_record … RETURNING 1)
     SELECT (SELECT count(*) FROM w0), (SELECT count(*) FROM w1), (SELECT count(*) FROM w2)
 
-so an authorization's three writes cost one statement, and the counts still tell whether
-each write changed the rows it had to. Sibling CTEs share one snapshot and run in no
-defined order, so a write starts a new statement when (a) its table already appears in
-the current one, or (b) it is a barrier — a write whose triggers must see the writes
-before it (a journal entry's header, which checks its postings) — or follows one.
+so a command's writes cost few statements, and the counts still tell whether each write
+changed the rows it had to. Sibling CTEs share one snapshot and run in no defined order,
+so a write starts a new statement when (a) its table already appears in the current
+one, (b) it is a barrier — a write whose triggers must see the writes before it (a
+journal entry's header, which checks its postings) — or follows one, or (c) it leads:
+the account update, which takes the account's row lock, always runs first and alone, and
+is checked before anything else is sent — so a transaction touches an account's holds
+only while it holds the account's lock (without this rule concurrent captures of one
+hold deadlocked: a pipelined hold update ran behind an account update that had lost its
+race and locked nothing).
 Foreign keys are checked at the end of each statement, so parents and children may share
 one. The statements of one flush travel in one pipelined round trip.
 
-On SQLite (in-process, no data-modifying CTEs) the writes simply run one by one.
+On SQLite (in-process, no data-modifying CTEs, one writer at a time) the writes simply
+run one by one.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ class Write:
     """Changing fewer rows means a concurrent writer won (WriteConflict), not a bug."""
     barrier: bool = False
     """Its triggers must see every earlier write: it gets a statement of its own."""
+    leads: bool = False
+    """It takes the account's row lock: it runs first, alone, before any other write."""
 
     @property
     def table(self) -> str:
@@ -58,8 +66,18 @@ class Statement:
     """The writes it carries, in order; more than one means a CTE returning counts."""
 
 
+def order(writes: Sequence[Write]) -> list[Write]:
+    """Leading writes (the account row) first, everything else after, each in issue order.
+
+    Every writer must lock an account's row before its holds — or two transactions can
+    deadlock — and the sub-statements of one merged statement run in no defined order.
+    So the account update goes first, in a statement of its own.
+    """
+    return [w for w in writes if w.leads] + [w for w in writes if not w.leads]
+
+
 def group(writes: Sequence[Write]) -> list[list[Write]]:
-    """Split writes into runs that may share one statement (see the module docstring)."""
+    """Split ordered writes into runs that may share one statement (see the docstring)."""
     groups: list[list[Write]] = []
     tables: set[str] = set()
     for write in writes:
@@ -67,7 +85,9 @@ def group(writes: Sequence[Write]) -> list[list[Write]]:
         fits = (
             current is not None
             and not write.barrier
+            and not write.leads
             and not current[-1].barrier
+            and not current[-1].leads
             and write.table not in tables
         )
         if not fits:
