@@ -1,59 +1,78 @@
-"""How deferred writes are ordered and merged into statements (adapters/db/writes.py)."""
+"""How deferred writes become statements on PostgreSQL (adapters/db/writes.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from creditline.adapters.db.writes import Write, check, group, merge, order
+from creditline.adapters.db.writes import Statement, Target, Write, check, plan
 from creditline.service.ports import ConflictKind, WriteConflict
 
 
 def w(sql: str, **flags: bool) -> Write:
-    return Write(sql, (1,), rows=1, **flags)
+    return Write(sql, Target.of(sql), (1,), rows=1, **flags)
 
 
 ACCOUNT = w("UPDATE credit_account SET x = %s", leads=True, stale=True)
 HOLD = w("UPDATE hold SET y = %s")
+NEW_HOLD = w("INSERT INTO hold VALUES (%s)")
 EVENT = w("INSERT INTO hold_event VALUES (%s)")
 POSTINGS = w("INSERT INTO posting VALUES (%s)")
-HEADER = w("INSERT INTO journal_entry VALUES (%s)", barrier=True)
+HEADER = w("INSERT INTO journal_entry VALUES (%s)")
 KEY = w("INSERT INTO idempotency_record VALUES (%s)")
-NEW_HOLD = w("INSERT INTO hold VALUES (%s)")
 
 
-def tables(runs: list[list[Write]]) -> list[list[str]]:
-    return [[write.table for write in run] for run in runs]
+def tables(statements: list[Statement]) -> list[list[str]]:
+    return [[write.table for write in statement.writes] for statement in statements]
 
 
-def test_the_account_update_leads_alone_whatever_the_issue_order() -> None:
-    runs = group(order([NEW_HOLD, ACCOUNT, KEY]))
-    assert tables(runs) == [["credit_account"], ["hold", "idempotency_record"]]
+def test_an_authorization_is_one_guarded_statement_whatever_the_issue_order() -> None:
+    statements = plan([NEW_HOLD, ACCOUNT, KEY])
+    assert tables(statements) == [["credit_account", "hold", "idempotency_record"]]
+    assert statements[0].sql == (
+        "WITH w0 AS (UPDATE credit_account SET x = %s RETURNING 1), "
+        "w1 AS (INSERT INTO hold VALUES (%s) RETURNING 1), "
+        "w2 AS (INSERT INTO idempotency_record VALUES (%s) RETURNING 1) "
+        "SELECT creditline_expect_rows((SELECT count(*) FROM w0), 1), "
+        "(SELECT count(*) FROM w1), (SELECT count(*) FROM w2)"
+    )
+    assert statements[0].params == (1, 1, 1)
 
 
-def test_a_capture_is_three_statements_with_the_header_alone() -> None:
-    runs = group(order([ACCOUNT, HOLD, EVENT, POSTINGS, HEADER, KEY]))
-    assert tables(runs) == [
+def test_updates_of_existing_holds_wait_for_the_lead_to_hold_the_lock() -> None:
+    statements = plan([ACCOUNT, HOLD, EVENT, POSTINGS, HEADER, KEY])
+    assert tables(statements) == [
         ["credit_account"],
-        ["hold", "hold_event", "posting"],
-        ["journal_entry"],
-        ["idempotency_record"],
+        ["hold", "hold_event", "posting", "journal_entry", "idempotency_record"],
+    ]
+    assert "creditline_expect_rows" in statements[0].sql
+
+
+def test_a_repayment_is_one_statement() -> None:
+    statements = plan([ACCOUNT, POSTINGS, HEADER, KEY])
+    assert tables(statements) == [
+        ["credit_account", "posting", "journal_entry", "idempotency_record"],
     ]
 
 
-def test_a_table_appears_once_per_statement() -> None:
-    runs = group(order([HOLD, EVENT, HOLD, EVENT, NEW_HOLD]))
-    assert tables(runs) == [["hold", "hold_event"], ["hold", "hold_event"], ["hold"]]
+def test_two_leads_run_in_order_and_each_is_guarded() -> None:
+    """Lazy expiry before an authorization: expire holds, then place a new one. The new
+    hold's INSERT must follow the old hold's UPDATE (one pending hold per order)."""
+    second = w("UPDATE credit_account SET x = %s", leads=True, stale=True)
+    statements = plan([ACCOUNT, HOLD, EVENT, second, NEW_HOLD, KEY])
+    assert tables(statements) == [
+        ["credit_account"],
+        ["credit_account"],
+        ["hold", "hold_event"],
+        ["hold", "idempotency_record"],
+    ]
+    assert all("creditline_expect_rows" in s.sql for s in statements[:2])
 
 
-def test_merged_statements_count_each_write() -> None:
-    statement = merge([HOLD, EVENT])
-    assert statement.sql == (
-        "WITH w0 AS (UPDATE hold SET y = %s RETURNING 1), "
-        "w1 AS (INSERT INTO hold_event VALUES (%s) RETURNING 1) "
-        "SELECT (SELECT count(*) FROM w0), (SELECT count(*) FROM w1)"
-    )
-    assert statement.params == (1, 1)
-    assert merge([HOLD]).sql == HOLD.sql
+def test_a_table_appears_once_per_statement_and_lone_writes_stay_plain() -> None:
+    statements = plan([HOLD, EVENT, HOLD, EVENT, NEW_HOLD])
+    assert tables(statements) == [["hold", "hold_event"], ["hold", "hold_event"], ["hold"]]
+    assert statements[2].sql == NEW_HOLD.sql
+    assert not statements[2].returns_counts
 
 
 def test_row_checks_tell_a_lost_race_from_a_bug() -> None:

@@ -2,10 +2,11 @@
 
 `get` reads without a lock; `save` then updates only if the row still has the version
 that was read, and a row that moved on is `WriteConflict(STALE_READ)` (optimistic
-concurrency: no row lock on the common path). `lock` is SELECT … FOR UPDATE on
-PostgreSQL, for the careful retry and the sweeper. On SQLite the clause is dropped: the
-unit of work began with BEGIN IMMEDIATE, so it already holds the only write lock and no
-read is ever stale.
+concurrency: no row lock on the common path). `lock` is SELECT … FOR NO KEY UPDATE on
+PostgreSQL, for the careful retry and the sweeper: the same lock an UPDATE takes, which
+— unlike FOR UPDATE — lets other transactions' foreign-key checks (KEY SHARE) through.
+On SQLite the clause is dropped: the unit of work began with BEGIN IMMEDIATE, so it
+already holds the only write lock and no read is ever stale.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from creditline.service.ports import Page
 _COLUMNS = columns(credit_account)
 _BY_ID = f"SELECT {_COLUMNS} FROM credit_account WHERE id = {{p}}"
 _GET = Sql(_BY_ID)
-_LOCK = Sql(_BY_ID + "{pg}", postgres_only=" FOR UPDATE")
-_LOCK_SKIP = Sql(_BY_ID + "{pg}", postgres_only=" FOR UPDATE SKIP LOCKED")
+_LOCK = Sql(_BY_ID + "{pg}", postgres_only=" FOR NO KEY UPDATE")
+_LOCK_SKIP = Sql(_BY_ID + "{pg}", postgres_only=" FOR NO KEY UPDATE SKIP LOCKED")
 _LOCK_HOLDING = Sql(
     f"SELECT {_COLUMNS} FROM credit_account "
     "WHERE id = (SELECT account_id FROM hold WHERE id = {p}){pg}",
-    postgres_only=" FOR UPDATE",
+    postgres_only=" FOR NO KEY UPDATE",
 )
 _BY_REF = Sql(
     f"SELECT {_COLUMNS} FROM credit_account WHERE platform_id = {{p}} AND external_ref = {{p}}"

@@ -21,6 +21,7 @@ sqlite3 module's own datetime adapters).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -45,8 +46,14 @@ _SQLITE_CONFLICTS: Mapping[str, ConflictKind] = {
 }
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 UNIQUE_VIOLATION = "23505"
-RETRYABLE = frozenset({"40001", "40P01"})
-"""Serialization failure and deadlock: lost races, retried by the bus in careful mode."""
+# A guarded write that lost its race aborts the pipeline behind it on purpose; psycopg
+# logs that as a warning ("error ignored terminating pipeline"). The error itself is
+# raised and handled (WriteConflict), so the log line is noise.
+logging.getLogger("psycopg").setLevel(logging.ERROR)
+
+RETRYABLE = frozenset({"40001", "40P01", writes.STALE_SQLSTATE})
+"""Serialization failure, deadlock, a guarded write that lost its race: retried by the
+bus in careful mode."""
 
 
 class Sql:
@@ -55,6 +62,8 @@ class Sql:
     def __init__(self, template: str, *, postgres_only: str = "") -> None:
         self.postgresql = template.replace("{p}", "%s").replace("{pg}", postgres_only)
         self.sqlite = template.replace("{p}", "?").replace("{pg}", "")
+        writing = template.lstrip().upper().startswith(("INSERT", "UPDATE"))
+        self.target = writes.Target.of(template) if writing else None
 
     def text(self, dialect: str) -> str:
         return self.postgresql if dialect == "postgresql" else self.sqlite
@@ -146,19 +155,18 @@ class Driver:
         *,
         rows: int | None = None,
         stale: bool = False,
-        barrier: bool = False,
         leads: bool = False,
     ) -> None:
-        text = sql.text(self.dialect)
-        self._pending.append(writes.Write(text, params, rows, stale, barrier, leads))
+        assert sql.target is not None, "only INSERT and UPDATE statements are deferred"
+        self._pending.append(
+            writes.Write(sql.text(self.dialect), sql.target, params, rows, stale, leads)
+        )
 
-    def defer_insert(
-        self, table: Table, rows: Sequence[Mapping[str, Any]], *, barrier: bool = False
-    ) -> None:
+    def defer_insert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert rows (one statement for all of them); each must go in."""
         if rows:
             params = [value for row in rows for value in self.encode(table, row)]
-            self.defer(insert_sql(table, len(rows)), params, rows=len(rows), barrier=barrier)
+            self.defer(insert_sql(table, len(rows)), params, rows=len(rows))
 
     def discard(self) -> None:
         self._pending.clear()
@@ -174,44 +182,33 @@ class Driver:
                 self._flush_sqlite(pending)
         except (WriteConflict, AssertionError):
             raise
-        except self._operational as error:
+        except Exception as error:
             if getattr(error, "sqlstate", None) in RETRYABLE:
                 raise WriteConflict(ConflictKind.STALE_READ) from error
-            raise StoreUnavailable(str(error)) from error
-        except Exception as error:
+            if isinstance(error, self._operational):
+                raise StoreUnavailable(str(error)) from error
             conflict = self._conflict(error)
             if conflict is None:
                 raise
             raise WriteConflict(conflict) from error
 
     def _flush_postgres(self, pending: list[writes.Write]) -> None:
-        ordered = writes.order(pending)
-        leading = [write for write in ordered if write.leads]
-        for write in leading:
-            # Alone and checked before anything else is sent: a lead that lost its race
-            # (no row changed, no lock taken) must not let the writes behind it run.
-            self._check(self._execute(writes.merge([write])), writes.merge([write]))
-        statements = [writes.merge(run) for run in writes.group(ordered[len(leading) :])]
+        statements = writes.plan(pending)
         if len(statements) == 1:
             results = [self._execute(statements[0])]
-        elif statements:
+        else:
             with self._raw.pipeline():
                 results = [self._execute(statement) for statement in statements]
-        else:
-            results = []
         for statement, cursor in zip(statements, results, strict=True):
-            self._check(cursor, statement)
-
-    def _check(self, cursor: Any, statement: writes.Statement) -> None:
-        try:
-            if len(statement.writes) == 1:
-                writes.check(statement.writes[0], cursor.rowcount)
-            else:
-                counts = cursor.fetchone()
-                for write, count in zip(statement.writes, counts, strict=True):
-                    writes.check(write, count)
-        finally:
-            cursor.close()
+            try:
+                if statement.returns_counts:
+                    counts = cursor.fetchone()
+                    for write, count in zip(statement.writes, counts, strict=True):
+                        writes.check(write, count)
+                else:
+                    writes.check(statement.writes[0], cursor.rowcount)
+            finally:
+                cursor.close()
 
     def _execute(self, statement: writes.Statement) -> Any:
         cursor = self._raw.cursor()

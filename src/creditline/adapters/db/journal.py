@@ -1,10 +1,11 @@
 """Journal entries and their postings.
 
-An entry is written as its postings first and its header last. The header insert is
-what the database checks (trigger `journal_entry_sealed`): the postings must sum to
-zero and their debits must equal the entry's amount; afterwards no posting can join the
-entry and nothing can be updated or deleted. The domain asserted the same rule when it
-built the entry, so a violation here means a bug, and the transaction fails.
+An entry is written as its postings first and its header last. The header is what the
+database checks (trigger `journal_entry_sealed`: immediate on SQLite, deferred to commit
+on PostgreSQL): the postings must sum to zero and their debits must equal the entry's
+amount; afterwards no posting can join the entry and nothing can be updated or deleted.
+The domain asserted the same rule when it built the entry, so a violation here means a
+bug, and the transaction fails.
 """
 
 from __future__ import annotations
@@ -53,9 +54,9 @@ class SqlJournalStore:
             "memo": entry.memo,
             "at": entry.at,
         }
+        # Postings first, then the header that seals them (checked by the database).
         self._db.defer_insert(posting, postings)
-        # The header seals the entry: its trigger must see the postings, so it is a barrier.
-        self._db.defer_insert(journal_entry, [header], barrier=True)
+        self._db.defer_insert(journal_entry, [header])
 
     def list_for_account(
         self, account_id: str, after: str | None, limit: int

@@ -1,25 +1,34 @@
-"""Deferred writes, and how a batch of them becomes as few statements as possible.
+"""Deferred writes, and how a batch of them becomes as few safe statements as possible.
 
-A unit of work queues its writes (`Write`) and sends them together. On PostgreSQL
-consecutive writes are merged into one statement of data-modifying CTEs:
+A unit of work queues its writes (`Write`) and sends them together (`plan`). On
+PostgreSQL writes are merged into statements of data-modifying CTEs whose final SELECT
+returns each write's row count:
 
-    WITH w0 AS (INSERT INTO hold … RETURNING 1),
-         w1 AS (UPDATE credit_account … WHERE id = … AND version = … RETURNING 1),
+    WITH w0 AS (UPDATE credit_account … WHERE id = … AND version = … RETURNING 1),
+         w1 AS (INSERT INTO hold … RETURNING 1),
          w2 AS (INSERT INTO idempotency_record … RETURNING 1)
-    SELECT (SELECT count(*) FROM w0), (SELECT count(*) FROM w1), (SELECT count(*) FROM w2)
+    SELECT creditline_expect_rows((SELECT count(*) FROM w0), 1),
+           (SELECT count(*) FROM w1), (SELECT count(*) FROM w2)
 
-so a command's writes cost few statements, and the counts still tell whether each write
-changed the rows it had to. Sibling CTEs share one snapshot and run in no defined order,
-so a write starts a new statement when (a) its table already appears in the current
-one, (b) it is a barrier — a write whose triggers must see the writes before it (a
-journal entry's header, which checks its postings) — or follows one, or (c) it leads:
-the account update, which takes the account's row lock, always runs first and alone, and
-is checked before anything else is sent — so a transaction touches an account's holds
-only while it holds the account's lock (without this rule concurrent captures of one
-hold deadlocked: a pipelined hold update ran behind an account update that had lost its
-race and locked nothing).
-Foreign keys are checked at the end of each statement, so parents and children may share
-one. The statements of one flush travel in one pipelined round trip.
+The rules, all about locks (sibling CTEs run in no defined order, and a pipeline sends
+every statement before reading any result):
+
+1. **The account update leads and is guarded.** It is the write that takes the
+   account's row lock (optimistic concurrency: the first lock a command takes), so it
+   goes first, and `creditline_expect_rows` (migration 0002) makes the database fail the
+   statement if it changed no row — a concurrent writer won — which aborts the
+   transaction, so nothing queued behind it runs.
+2. **Only INSERTs of new rows may share the lead's statement.** If the lead fails, the
+   whole statement rolls back; new rows lock nothing that others wait for (their foreign
+   key checks take KEY SHARE on the account, which the careful path's FOR NO KEY UPDATE
+   does not conflict with). An UPDATE of an existing row (a hold) must run in a later
+   statement, only after the lead holds the lock — without this rule two concurrent
+   captures of one hold deadlocked.
+3. **A table appears once per statement.**
+
+Foreign keys are checked at the end of each statement and the journal's seal at commit
+(migration 0002), so parents and children, and an entry's postings and header, may share
+one. All statements of a flush travel in one pipelined round trip.
 
 On SQLite (in-process, no data-modifying CTEs, one writer at a time) the writes simply
 run one by one.
@@ -30,32 +39,51 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from creditline.service.ports import ConflictKind, WriteConflict
 
-_TARGET = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE)\s+(\w+)", re.IGNORECASE)
+_TARGET = re.compile(r"^\s*(INSERT\s+INTO|UPDATE)\s+(\w+)", re.IGNORECASE)
+
+STALE_SQLSTATE = "CLSTL"
+"""Raised by creditline_expect_rows (migration 0002) when a guarded write lost its race."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a write statement changes, parsed once per statement text."""
+
+    table: str
+    inserts: bool
+
+    @classmethod
+    def of(cls, sql: str) -> Target:
+        match = _TARGET.match(sql)
+        assert match is not None, sql
+        return cls(table=match.group(2), inserts=match.group(1).upper().startswith("INSERT"))
 
 
 @dataclass(frozen=True, slots=True)
 class Write:
     sql: str
     """The statement in the dialect's placeholder style, without RETURNING."""
+    target: Target
     params: Sequence[Any]
     rows: int | None
     """How many rows the statement must change (None: do not check)."""
     stale: bool = False
     """Changing fewer rows means a concurrent writer won (WriteConflict), not a bug."""
-    barrier: bool = False
-    """Its triggers must see every earlier write: it gets a statement of its own."""
     leads: bool = False
-    """It takes the account's row lock: it runs first, alone, before any other write."""
+    """It takes the account's row lock: it runs first, guarded by the database."""
 
     @property
     def table(self) -> str:
-        match = _TARGET.match(self.sql)
-        assert match is not None, self.sql
-        return match.group(1)
+        return self.target.table
+
+    @property
+    def inserts(self) -> bool:
+        return self.target.inserts
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,49 +91,58 @@ class Statement:
     sql: str
     params: tuple[Any, ...]
     writes: tuple[Write, ...]
-    """The writes it carries, in order; more than one means a CTE returning counts."""
+    """The writes it carries, in order. A CTE statement returns one count per write."""
+
+    @property
+    def returns_counts(self) -> bool:
+        return self.sql.startswith("WITH ")
 
 
-def order(writes: Sequence[Write]) -> list[Write]:
-    """Leading writes (the account row) first, everything else after, each in issue order.
+def plan(pending: Sequence[Write]) -> list[Statement]:
+    """The statements that carry `pending`, in the order they must run."""
+    leads = [write for write in pending if write.leads]
+    rest = [write for write in pending if not write.leads]
+    statements: list[Statement] = []
+    for index, lead in enumerate(leads):
+        joining: list[Write] = []
+        if index == len(leads) - 1:
+            while rest and rest[0].inserts and _fits(rest[0], joining):
+                joining.append(rest.pop(0))
+        statements.append(_statement([lead, *joining], guarded=True))
+    statements.extend(_statement(run, guarded=False) for run in _runs(rest))
+    return statements
 
-    Every writer must lock an account's row before its holds — or two transactions can
-    deadlock — and the sub-statements of one merged statement run in no defined order.
-    So the account update goes first, in a statement of its own.
-    """
-    return [w for w in writes if w.leads] + [w for w in writes if not w.leads]
+
+def _fits(write: Write, run: Sequence[Write]) -> bool:
+    return write.table not in {other.table for other in run}
 
 
-def group(writes: Sequence[Write]) -> list[list[Write]]:
-    """Split ordered writes into runs that may share one statement (see the docstring)."""
-    groups: list[list[Write]] = []
-    tables: set[str] = set()
+def _runs(writes: Sequence[Write]) -> list[list[Write]]:
+    runs: list[list[Write]] = []
     for write in writes:
-        current = groups[-1] if groups else None
-        fits = (
-            current is not None
-            and not write.barrier
-            and not write.leads
-            and not current[-1].barrier
-            and not current[-1].leads
-            and write.table not in tables
-        )
-        if not fits:
-            groups.append([])
-            tables = set()
-        groups[-1].append(write)
-        tables.add(write.table)
-    return groups
+        if runs and _fits(write, runs[-1]):
+            runs[-1].append(write)
+        else:
+            runs.append([write])
+    return runs
 
 
-def merge(writes: Sequence[Write]) -> Statement:
-    if len(writes) == 1:
-        only = writes[0]
-        return Statement(only.sql, tuple(only.params), (only,))
-    parts = ", ".join(f"w{i} AS ({w.sql} RETURNING 1)" for i, w in enumerate(writes))
-    counts = ", ".join(f"(SELECT count(*) FROM w{i})" for i in range(len(writes)))
+def _statement(writes: Sequence[Write], *, guarded: bool) -> Statement:
     params = tuple(value for write in writes for value in write.params)
-    return Statement(f"WITH {parts} SELECT {counts}", params, tuple(writes))
+    if len(writes) == 1 and not guarded:
+        return Statement(writes[0].sql, params, tuple(writes))
+    lead_rows = writes[0].rows if guarded else None
+    return Statement(_merged_sql(tuple(w.sql for w in writes), lead_rows), params, tuple(writes))
+
+
+@lru_cache(maxsize=256)
+def _merged_sql(texts: tuple[str, ...], lead_rows: int | None) -> str:
+    """The CTE text for these statements; a command has a handful of shapes, so cached."""
+    parts = ", ".join(f"w{i} AS ({text} RETURNING 1)" for i, text in enumerate(texts))
+    counts = [f"(SELECT count(*) FROM w{i})" for i in range(len(texts))]
+    if lead_rows is not None:
+        counts[0] = f"creditline_expect_rows({counts[0]}, {lead_rows})"
+    return f"WITH {parts} SELECT {', '.join(counts)}"
 
 
 def check(write: Write, changed: int) -> None:
