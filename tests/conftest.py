@@ -25,6 +25,7 @@ from creditline.adapters.db.migrate import upgrade
 from creditline.adapters.db.schema import metadata
 from creditline.bootstrap import Runtime, bootstrap
 from creditline.config import Settings
+from creditline.domain.account import Account
 from creditline.domain.hold import Hold
 from creditline.domain.money import Money
 from creditline.service import commands, directory
@@ -165,6 +166,13 @@ class World:
         )
         assert isinstance(hold, Hold)
         return hold
+
+    def account(self, account_id: str) -> Account:
+        """The account row as stored (balances not adjusted for expired holds)."""
+        with self.runtime.uow_factory(write=False) as uow:
+            found = uow.accounts.get(account_id)
+        assert found is not None, account_id
+        return found
 
     def consumer(self, account_id: str) -> Actor:
         return Actor(

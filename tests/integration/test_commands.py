@@ -96,9 +96,7 @@ def test_refund_after_repayment_is_owed_back_to_the_consumer(world: World) -> No
     bus.execute(world.merchant, commands.Capture(hold_id=hold.id, amount=Money(30_000)))
     bus.execute(world.platform, commands.Repay(account_id=account_id, amount=Money(20_000)))
     bus.execute(world.merchant, commands.Refund(hold_id=hold.id, amount=Money(25_000)))
-    with world.runtime.uow_factory(write=False) as uow:
-        account = uow.accounts.get(account_id)
-    assert account is not None
+    account = world.account(account_id)
     assert account.used == Money(0)
     assert account.credit_balance == Money(15_000)
     assert verify(world.runtime.uow_factory).ok

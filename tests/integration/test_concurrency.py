@@ -46,9 +46,7 @@ def test_64_concurrent_payments_of_100_against_1000_approve_exactly_10(world: Wo
         WORKERS, lambda i: world.authorize(account_id, 100_00, order=f"order-{i}")
     )
     assert results == Counter({"ok": 10, "insufficient_credit": 54})
-    with world.runtime.uow_factory(write=False) as uow:
-        account = uow.accounts.get(account_id)
-    assert account is not None
+    account = world.account(account_id)
     assert account.locked == Money(1_000_00)
     assert account.available == Money(0)
     assert verify(world.runtime.uow_factory).ok
@@ -70,9 +68,7 @@ def test_concurrent_captures_never_exceed_the_hold(world: World, round_: int) ->
     results = run_concurrently(16, capture)
     assert results["ok"] == 3
     assert results["capture_exceeds_hold"] + results["hold_already_captured"] == 13
-    with world.runtime.uow_factory(write=False) as uow:
-        account = uow.accounts.get(account_id)
-    assert account is not None
+    account = world.account(account_id)
     assert account.used == Money(90_00)
     assert account.locked == Money(10_00)
     assert verify(world.runtime.uow_factory).ok

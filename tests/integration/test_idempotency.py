@@ -88,9 +88,7 @@ def test_concurrent_retries_with_one_key_place_one_hold(world: World) -> None:
         thread.join()
     assert len({o.body for o in outcomes}) == 1
     assert sum(not o.replayed for o in outcomes) == 1
-    with world.runtime.uow_factory(write=False) as uow:
-        account = uow.accounts.get(account_id)
-    assert account is not None
+    account = world.account(account_id)
     assert account.locked == Money(1_000)
     assert verify(world.runtime.uow_factory).ok
 

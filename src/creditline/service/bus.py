@@ -109,7 +109,7 @@ class CommandBus:
                         return self._replay(key)
                     if careful:
                         raise
-                    continue  # a uniqueness rule was hit: run once more, checking first
+                    continue  # lost a race or hit an order's one pending hold: once more, carefully
             break
         assert refused is not None
         return self._store_refusal(key, refused, ctx)
