@@ -30,6 +30,22 @@ class Settings:
     sweep_batch_size: int = 500
     api_key_cache_ttl_s: float = 30.0
     """How long an authenticated key is trusted without a database lookup (revocation delay)."""
+    nats_url: str = "nats://127.0.0.1:4222"
+    event_batch_size: int = 500
+    """Order events fetched from the broker at once (at most 1,000)."""
+    event_ack_wait_s: float = 30.0
+    """An event not acknowledged this long after delivery is delivered again."""
+    reconcile_interval_s: float = 600.0
+    """How often `creditline worker events` reconciles old pending holds; 0: never."""
+    reconcile_after_s: float = 86_400.0
+    """Pending holds older than this are checked against the platform's order system."""
+    webhook_interval_s: float = 1.0
+    """How often `serve` looks for notifications to deliver; 0 turns delivery off."""
+    webhook_timeout_s: float = 5.0
+    webhook_attempts_max: int = 10
+    """Deliveries tried before a notification goes to the dead letters."""
+    webhook_backoff_base_s: float = 5.0
+    webhook_backoff_max_s: float = 3_600.0
     log_level: str = "info"
     access_log: bool = True
     """One JSON log line per request (route template, status, latency, key id)."""

@@ -9,7 +9,8 @@ ValueError. Broken invariants are not in this tree: they are assertions and cras
     │   ├── AccountNotFound               account_not_found
     │   ├── HoldNotFound                  hold_not_found
     │   ├── MerchantNotFound              merchant_not_found
-    │   └── PlatformNotFound              platform_not_found
+    │   ├── PlatformNotFound              platform_not_found
+    │   └── DeadLetterNotFound            dead_letter_not_found
     ├── Forbidden                         forbidden                    role may not do this at all
     ├── InvalidRequest                                                 well-formed but unusable
     │   ├── InvalidAmount                 invalid_amount
@@ -78,6 +79,10 @@ class MerchantNotFound(NotFound):
 
 class PlatformNotFound(NotFound):
     code = "platform_not_found"
+
+
+class DeadLetterNotFound(NotFound):
+    code = "dead_letter_not_found"
 
 
 class Forbidden(CreditlineError):

@@ -15,6 +15,12 @@ class Platform:
     id: str
     name: str
     created_at: datetime
+    webhook_url: str | None = None
+    """Where notifications are POSTed; none: they are only listed through the API."""
+    webhook_secret: str | None = None
+    """Signs every notification (HMAC-SHA256); shown once when set."""
+    order_status_url: str | None = None
+    """The platform's order system, asked by reconciliation about old pending holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,3 +30,5 @@ class Merchant:
     name: str
     hold_ttl_s: int
     created_at: datetime
+    trusted: bool = False
+    """Trusted merchants' releases go first when the event queue is long."""

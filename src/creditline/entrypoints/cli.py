@@ -189,7 +189,7 @@ def holds_sweep(
     ] = 500,
 ) -> None:
     """Release every hold past its deadline now, earliest first, in bounded batches."""
-    from creditline.entrypoints.sweeper import sweep_until_done  # noqa: PLC0415
+    from creditline.entrypoints.background import sweep_until_done  # noqa: PLC0415
 
     with runtime() as rt:
         total = 0

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from creditline.domain.errors import CreditlineError, IdempotencyKeyReused
 from creditline.service.access import Actor
 from creditline.service.commands import Command
-from creditline.service.handlers import HANDLERS, Context
+from creditline.service.context import Context
+from creditline.service.handlers import HANDLERS
 from creditline.service.ports import (
     Clock,
     ConflictKind,

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from creditline.domain.account import Account
 from creditline.domain.hold import HoldChange, expire
+from creditline.service import notifications
 from creditline.service.ports import IdGenerator, UnitOfWork, UnitOfWorkFactory
 
 SWEEP_BATCH_SIZE_DEFAULT = 500
@@ -37,13 +38,24 @@ class SweepResult:
     """True if the batch was full, so more holds may be due."""
 
 
-def persist_hold_change(uow: UnitOfWork, before: Account, change: HoldChange) -> None:
-    """Write one domain `HoldChange`: account, hold, events and journal entry together."""
+def persist_hold_change(
+    uow: UnitOfWork, before: Account, change: HoldChange, *, now: datetime, new_id: IdGenerator
+) -> None:
+    """Write one domain `HoldChange` — account, hold, events, journal entry and the
+    notifications announcing it — together, in the caller's transaction."""
     uow.accounts.save(before, change.account)
     uow.holds.save(change.hold)
     uow.holds.add_events(change.events)
     if change.entry is not None:
         uow.journal.append(change.entry)
+    notifications.hold_changed(
+        uow,
+        change.hold,
+        change.events,
+        platform_id=change.account.platform_id,
+        now=now,
+        new_id=new_id,
+    )
 
 
 def expire_past_deadline(
@@ -64,6 +76,14 @@ def expire_past_deadline(
         for change in changes:
             uow.holds.save(change.hold)
             uow.holds.add_events(change.events)
+            notifications.hold_changed(
+                uow,
+                change.hold,
+                change.events,
+                platform_id=account.platform_id,
+                now=now,
+                new_id=new_id,
+            )
     return current, len(changes)
 
 

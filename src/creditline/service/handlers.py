@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from creditline.domain import hold as holds
@@ -24,41 +23,25 @@ from creditline.domain.errors import (
     OrderHasOpenHold,
     PlatformNotFound,
 )
-from creditline.domain.hold import EventIds, Hold, Stamp
+from creditline.domain.hold import Hold
 from creditline.domain.ledger import JournalEntry
 from creditline.domain.limits import CREDIT_LIMIT_MAX
 from creditline.domain.money import ZERO
 from creditline.domain.refund import refund as refund_hold
 from creditline.domain.repayment import repay as repay_account
-from creditline.service import commands
+from creditline.service import commands, notifications
 from creditline.service.access import (
-    Actor,
     Role,
     require_reason,
     require_role,
     visible_account,
     visible_hold,
 )
+from creditline.service.audit import audit
+from creditline.service.context import Context
 from creditline.service.expiry import expire_past_deadline, persist_hold_change
-from creditline.service.ports import AuditRecord, IdGenerator, UnitOfWork
+from creditline.service.ports import UnitOfWork
 from creditline.service.queries import AccountView, view_account
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What every handler gets besides its command: who asks, when, and an id source."""
-
-    actor: Actor
-    now: datetime
-    new_id: IdGenerator
-    careful: bool = False
-    """The second attempt after a conflict: lock before reading, check before writing."""
-
-    def event_ids(self) -> EventIds:
-        return EventIds(self.new_id("hev"), self.new_id("hev"), self.new_id("je"))
-
-    def stamp(self, reason: str | None) -> Stamp:
-        return Stamp(self.now, actor=self.actor.label, reason=reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +86,7 @@ def change_account_status(
     account = visible_account(ctx.actor, _account(uow, ctx, cmd.account_id), cmd.account_id)
     changed = apply_status_action(account, cmd.action, now=ctx.now)
     uow.accounts.save(account, changed)
-    _audit(uow, ctx, f"account.{cmd.action.value}", account.id, reason)
+    audit(uow, ctx, f"account.{cmd.action.value}", account.id, reason)
     return _view(uow, ctx, changed)
 
 
@@ -149,6 +132,9 @@ def authorize(uow: UnitOfWork, ctx: Context, cmd: commands.Authorize) -> Hold:
         after, hold = place(account)
     uow.holds.add(hold)
     uow.accounts.save(account, after)
+    notifications.hold_created(
+        uow, hold, platform_id=account.platform_id, now=ctx.now, new_id=ctx.new_id
+    )
     return hold
 
 
@@ -181,9 +167,9 @@ def capture(uow: UnitOfWork, ctx: Context, cmd: commands.Capture) -> Hold:
         stamp=ctx.stamp(reason),
         ids=ctx.event_ids(),
     )
-    persist_hold_change(uow, account, change)
+    persist_hold_change(uow, account, change, now=ctx.now, new_id=ctx.new_id)
     if ctx.actor.role is Role.OPERATOR or change.hold.forced.is_positive():
-        _audit(
+        audit(
             uow,
             ctx,
             "hold.force_capture" if cmd.force else "hold.capture",
@@ -201,9 +187,9 @@ def release(uow: UnitOfWork, ctx: Context, cmd: commands.Release) -> Hold:
         reason = require_reason(cmd.reason, "an operator's release")
     account, hold = _hold_to_change(uow, ctx, cmd.hold_id)
     change = holds.release(account, hold, stamp=ctx.stamp(reason), event_id=ctx.new_id("hev"))
-    persist_hold_change(uow, account, change)
+    persist_hold_change(uow, account, change, now=ctx.now, new_id=ctx.new_id)
     if ctx.actor.role is Role.OPERATOR:
-        _audit(uow, ctx, "hold.release", hold.id, reason or "")
+        audit(uow, ctx, "hold.release", hold.id, reason or "")
     return change.hold
 
 
@@ -218,7 +204,7 @@ def refund(uow: UnitOfWork, ctx: Context, cmd: commands.Refund) -> Hold:
         event_id=ctx.new_id("hev"),
         entry_id=ctx.new_id("je"),
     )
-    persist_hold_change(uow, account, change)
+    persist_hold_change(uow, account, change, now=ctx.now, new_id=ctx.new_id)
     return change.hold
 
 
@@ -252,24 +238,6 @@ def _hold_to_change(uow: UnitOfWork, ctx: Context, hold_id: str) -> tuple[Accoun
         found = uow.holds.get_with_account(hold_id)
         hold, account = found if found is not None else (None, None)
     return visible_hold(ctx.actor, account, hold, hold_id)
-
-
-def _audit(
-    uow: UnitOfWork, ctx: Context, action: str, target_id: str, reason: str, details: str = ""
-) -> None:
-    uow.audit.add(
-        AuditRecord(
-            id=ctx.new_id("aud"),
-            at=ctx.now,
-            actor_key_id=ctx.actor.key_id,
-            actor_role=ctx.actor.role.value,
-            actor_name=ctx.actor.name,
-            action=action,
-            target_id=target_id,
-            reason=reason,
-            details=details,
-        )
-    )
 
 
 Handler = Callable[[UnitOfWork, Context, Any], object]

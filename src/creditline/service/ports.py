@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from types import TracebackType
-from typing import Generic, Protocol, Self, TypeVar
+from typing import Protocol, Self
 
 from creditline.domain.account import Account
 from creditline.domain.hold import Hold, HoldEvent, HoldStatus
@@ -27,6 +27,8 @@ from creditline.domain.ledger import JournalEntry
 from creditline.domain.money import Money
 from creditline.domain.parties import Merchant, Platform
 from creditline.service.access import Actor
+from creditline.service.event_ports import DeadLetterStore, InboxStore, OutboxStore
+from creditline.service.pages import Page
 
 
 class ConflictKind(StrEnum):
@@ -38,6 +40,8 @@ class ConflictKind(StrEnum):
     """Someone stored an answer under this idempotency key first."""
     STALE_READ = "stale_read"
     """The account changed after this transaction read it without a lock."""
+    EVENT_SEEN = "event_seen"
+    """The inbox already holds this order event: it was applied before."""
 
 
 class WriteConflict(Exception):
@@ -102,13 +106,11 @@ class AuditRecord:
     details: str = ""
 
 
-T = TypeVar("T")
-
-
 @dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    items: Sequence[T]
-    next_cursor: str | None
+class OrderContext:
+    account_id: str
+    held: Money
+    trusted: bool
 
 
 class AccountStore(Protocol):
@@ -153,6 +155,19 @@ class HoldStore(Protocol):
         """Per account: what pending holds past their deadline still lock (absent: zero)."""
         ...
 
+    def for_order(self, platform_id: str, order_id: str) -> tuple[Hold, Account] | None:
+        """The order's hold — its pending one, else its latest — with its account."""
+        ...
+
+    def order_context(self, platform_id: str, order_ids: Sequence[str]) -> dict[str, OrderContext]:
+        """Per order with a pending hold: its account, what it still holds, whether its
+        merchant is trusted (to order a backlog)."""
+        ...
+
+    def pending_created_before(self, cutoff: datetime, limit: int) -> list[tuple[Hold, str]]:
+        """Pending holds created before `cutoff`, oldest first, with their platform id."""
+        ...
+
     def list_for_account(
         self,
         account_id: str,
@@ -187,8 +202,10 @@ class DirectoryStore(Protocol):
 
     def add_platform(self, platform: Platform) -> None: ...
     def get_platform(self, platform_id: str) -> Platform | None: ...
+    def update_platform(self, platform: Platform) -> None: ...
     def add_merchant(self, merchant: Merchant) -> None: ...
     def get_merchant(self, merchant_id: str) -> Merchant | None: ...
+    def set_merchant_trusted(self, merchant_id: str, trusted: bool) -> None: ...
     def add_api_key(self, record: ApiKeyRecord) -> None: ...
     def find_api_key(self, key_hash: str) -> ApiKeyRecord | None: ...
     def revoke_api_key(self, key_id: str, now: datetime) -> bool:
@@ -250,6 +267,9 @@ class UnitOfWork(Protocol):
     directory: DirectoryStore
     audit: AuditStore
     verification: VerificationStore
+    inbox: InboxStore
+    dead_letters: DeadLetterStore
+    outbox: OutboxStore
 
     def __enter__(self) -> Self: ...
     def __exit__(

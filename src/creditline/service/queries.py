@@ -15,7 +15,8 @@ from creditline.domain.hold import Hold, HoldEvent, HoldStatus
 from creditline.domain.ledger import JournalEntry
 from creditline.domain.money import ZERO, Money
 from creditline.service.access import Actor, Role, visible_account, visible_hold
-from creditline.service.ports import Page, UnitOfWork
+from creditline.service.pages import Page
+from creditline.service.ports import UnitOfWork
 
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 200

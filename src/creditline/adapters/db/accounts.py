@@ -20,7 +20,7 @@ from creditline.adapters.db.driver import Driver, Sql, columns
 from creditline.adapters.db.schema import credit_account
 from creditline.domain.account import Account, AccountStatus
 from creditline.domain.money import Money
-from creditline.service.ports import Page
+from creditline.service.pages import Page
 
 _COLUMNS = columns(credit_account)
 _BY_ID = f"SELECT {_COLUMNS} FROM credit_account WHERE id = {{p}}"

@@ -37,12 +37,16 @@ from creditline.service.ports import ConflictKind, StoreUnavailable, WriteConfli
 CONFLICTS: Mapping[str, ConflictKind] = {
     "uq_hold_pending_order": ConflictKind.ORDER_HAS_PENDING_HOLD,
     "pk_idempotency_record": ConflictKind.IDEMPOTENCY_KEY_TAKEN,
+    "pk_order_event": ConflictKind.EVENT_SEEN,
+    "uq_dead_letter_ref": ConflictKind.EVENT_SEEN,
 }
 """Unique constraints whose violation is an expected outcome, by constraint name."""
 
 _SQLITE_CONFLICTS: Mapping[str, ConflictKind] = {
     "hold.account_id, hold.order_id": ConflictKind.ORDER_HAS_PENDING_HOLD,
     "idempotency_record.scope, idempotency_record.key": ConflictKind.IDEMPOTENCY_KEY_TAKEN,
+    "order_event.platform_id, order_event.event_id": ConflictKind.EVENT_SEEN,
+    "dead_letter.kind, dead_letter.platform_id, dead_letter.ref": ConflictKind.EVENT_SEEN,
 }
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 UNIQUE_VIOLATION = "23505"

@@ -21,7 +21,8 @@ from creditline.adapters.db.schema import credit_account, hold, hold_event
 from creditline.domain.account import Account
 from creditline.domain.hold import Hold, HoldEvent, HoldEventKind, HoldStatus
 from creditline.domain.money import Money
-from creditline.service.ports import Page
+from creditline.service.pages import Page
+from creditline.service.ports import OrderContext
 
 PENDING = HoldStatus.PENDING.value
 _COLUMNS = columns(hold)
@@ -40,6 +41,18 @@ _WITH_ACCOUNT = Sql(
     f"SELECT {', '.join('h.' + c.name for c in hold.columns)}, "
     f"{', '.join('a.' + c.name for c in credit_account.columns)} "
     "FROM hold h JOIN credit_account a ON a.id = h.account_id WHERE h.id = {p}"
+)
+_FOR_ORDER = Sql(
+    f"SELECT {', '.join('h.' + c.name for c in hold.columns)}, "
+    f"{', '.join('a.' + c.name for c in credit_account.columns)} "
+    "FROM hold h JOIN credit_account a ON a.id = h.account_id "
+    "WHERE h.order_id = {p} AND a.platform_id = {p} "
+    "ORDER BY CASE WHEN h.status = 'pending' THEN 0 ELSE 1 END, h.id DESC LIMIT 1"
+)
+_PENDING_BEFORE = Sql(
+    f"SELECT {', '.join('h.' + c.name for c in hold.columns)}, a.platform_id "
+    "FROM hold h JOIN credit_account a ON a.id = h.account_id "
+    "WHERE h.status = 'pending' AND h.created_at <= {p} ORDER BY h.created_at, h.id LIMIT {p}"
 )
 _PAST_DEADLINE = Sql(
     f"SELECT {_COLUMNS} FROM hold WHERE account_id = {{p}} AND status = 'pending' "
@@ -135,11 +148,33 @@ class SqlHoldStore:
 
     def get_with_account(self, hold_id: str) -> tuple[Hold, Account] | None:
         row = self._db.one(_WITH_ACCOUNT, (hold_id,))
-        if row is None:
-            return None
+        return None if row is None else self._split(row)
+
+    def for_order(self, platform_id: str, order_id: str) -> tuple[Hold, Account] | None:
+        row = self._db.one(_FOR_ORDER, (order_id, platform_id))
+        return None if row is None else self._split(row)
+
+    def _split(self, row: Sequence[Any]) -> tuple[Hold, Account]:
         width = len(hold.columns)
         found = hold_from_row(self._db.decode(hold, row[:width]))
         return found, account_from_row(self._db.decode(credit_account, row[width:]))
+
+    def order_context(self, platform_id: str, order_ids: Sequence[str]) -> dict[str, OrderContext]:
+        if not order_ids:
+            return {}
+        sql = (
+            "SELECT h.order_id, h.account_id, h.amount - h.captured, m.trusted FROM hold h "
+            "JOIN merchant m ON m.id = h.merchant_id "
+            f"WHERE h.status = 'pending' AND m.platform_id = {self._db.in_list(1)} "
+            f"AND h.order_id IN ({self._db.in_list(len(order_ids))})"
+        )
+        rows = self._db.all(sql, [platform_id, *order_ids])
+        return {row[0]: OrderContext(row[1], Money(int(row[2])), bool(row[3])) for row in rows}
+
+    def pending_created_before(self, cutoff: datetime, limit: int) -> list[tuple[Hold, str]]:
+        rows = self._db.all(_PENDING_BEFORE, (self._db.to_db(cutoff), limit))
+        width = len(hold.columns)
+        return [(hold_from_row(self._db.decode(hold, row[:width])), row[width]) for row in rows]
 
     def save(self, value: Hold) -> None:
         self._db.defer(

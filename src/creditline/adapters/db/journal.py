@@ -18,7 +18,7 @@ from creditline.adapters.db.driver import Driver
 from creditline.adapters.db.schema import journal_entry, posting
 from creditline.domain.ledger import EntryKind, JournalEntry, LedgerAccount, Posting
 from creditline.domain.money import Money
-from creditline.service.ports import Page
+from creditline.service.pages import Page
 
 _POSTINGS = (
     select(posting)

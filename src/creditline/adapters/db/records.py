@@ -1,13 +1,15 @@
 """Idempotency records, the directory (platforms, merchants, API keys) and the audit log.
 
-Merchants are read by every authorization and change rarely, so they are cached per
-process for a short, configured time (`TtlCache`); a changed hold lifetime takes effect
-within that time.
+Merchants (read by every authorization) and platforms (read whenever a notification is
+written) change rarely, so they are cached per process for a short, configured time
+(`TtlCache`); a change made through this process clears the cache, and other processes
+see it within that time.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
 
@@ -26,16 +28,28 @@ from creditline.service.ports import ApiKeyRecord, AuditRecord, IdempotencyRecor
 
 
 class DirectoryCache:
-    """The per-process cache of merchants shared by every unit of work of one engine."""
+    """The per-process caches of merchants and platforms shared by every unit of work."""
 
     def __init__(self, ttl_s: float) -> None:
         self.merchants: TtlCache[str, Merchant] = TtlCache(ttl_s)
+        self.platforms: TtlCache[str, Platform] = TtlCache(ttl_s)
 
 
 _IDEMPOTENCY_GET = Sql(
     f"SELECT {columns(idempotency_record)} FROM idempotency_record WHERE scope = {{p}} "
     "AND key = {p}"
 )
+
+
+def _platform_row(value: Platform) -> dict[str, Any]:
+    return {
+        "id": value.id,
+        "name": value.name,
+        "created_at": value.created_at,
+        "webhook_url": value.webhook_url,
+        "webhook_secret": value.webhook_secret,
+        "order_status_url": value.order_status_url,
+    }
 
 
 class SqlIdempotencyStore:
@@ -104,22 +118,32 @@ class SqlDirectoryStore:
         return self._raw_conn
 
     def add_platform(self, value: Platform) -> None:
+        self._conn.execute(insert(platform), _platform_row(value))
+
+    def update_platform(self, value: Platform) -> None:
         self._conn.execute(
-            insert(platform),
-            {
-                "id": value.id,
-                "name": value.name,
-                "created_at": value.created_at,
-            },
+            update(platform).where(platform.c.id == value.id).values(**_platform_row(value))
         )
+        self._cache.platforms.clear()
 
     def get_platform(self, platform_id: str) -> Platform | None:
-        row = (
-            self._conn.execute(select(platform).where(platform.c.id == platform_id))
-            .mappings()
-            .first()
+        cached = self._cache.platforms.get(platform_id)
+        if cached is not None:
+            return cached
+        query = select(platform).where(platform.c.id == platform_id)
+        row = self._conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        found = Platform(
+            id=row["id"],
+            name=row["name"],
+            created_at=row["created_at"],
+            webhook_url=row["webhook_url"],
+            webhook_secret=row["webhook_secret"],
+            order_status_url=row["order_status_url"],
         )
-        return None if row is None else Platform(row["id"], row["name"], row["created_at"])
+        self._cache.platforms.put(platform_id, found)
+        return found
 
     def add_merchant(self, value: Merchant) -> None:
         self._conn.execute(
@@ -130,8 +154,15 @@ class SqlDirectoryStore:
                 "name": value.name,
                 "hold_ttl_s": value.hold_ttl_s,
                 "created_at": value.created_at,
+                "trusted": value.trusted,
             },
         )
+
+    def set_merchant_trusted(self, merchant_id: str, trusted: bool) -> None:
+        self._conn.execute(
+            update(merchant).where(merchant.c.id == merchant_id).values(trusted=trusted)
+        )
+        self._cache.merchants.clear()
 
     def get_merchant(self, merchant_id: str) -> Merchant | None:
         cached = self._cache.merchants.get(merchant_id)
@@ -146,6 +177,7 @@ class SqlDirectoryStore:
             name=row["name"],
             hold_ttl_s=row["hold_ttl_s"],
             created_at=row["created_at"],
+            trusted=row["trusted"],
         )
         self._cache.merchants.put(merchant_id, found)
         return found

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from creditline.adapters.db.accounts import SqlAccountStore
 from creditline.adapters.db.driver import Driver
 from creditline.adapters.db.engine import begin_options
+from creditline.adapters.db.events import SqlDeadLetterStore, SqlInboxStore, SqlOutboxStore
 from creditline.adapters.db.holds import SqlHoldStore
 from creditline.adapters.db.journal import SqlJournalStore
 from creditline.adapters.db.records import (
@@ -25,6 +26,7 @@ from creditline.adapters.db.records import (
     SqlIdempotencyStore,
 )
 from creditline.adapters.db.verification import SqlVerificationStore
+from creditline.service.event_ports import DeadLetterStore, InboxStore, OutboxStore
 from creditline.service.ports import (
     AccountStore,
     AuditStore,
@@ -81,6 +83,9 @@ class SqlUnitOfWork:
         self.directory: DirectoryStore = SqlDirectoryStore(connection, driver, self._cache)
         self.audit: AuditStore = SqlAuditStore(connection, driver)
         self.verification: VerificationStore = SqlVerificationStore(connection)
+        self.inbox: InboxStore = SqlInboxStore(connection, driver)
+        self.dead_letters: DeadLetterStore = SqlDeadLetterStore(connection, driver)
+        self.outbox: OutboxStore = SqlOutboxStore(connection, driver)
         return self
 
     def __exit__(

@@ -6,6 +6,7 @@ benchmark run exactly what `creditline serve` runs.
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,13 +18,14 @@ from sqlalchemy import text
 
 from creditline import __version__
 from creditline.adapters.db.migrate import current_revision
+from creditline.adapters.webhook_http import HttpWebhookSender
 from creditline.bootstrap import Runtime
 from creditline.entrypoints.api import problems
 from creditline.entrypoints.api.deps import Authenticator
 from creditline.entrypoints.api.observe import ObserveMiddleware
 from creditline.entrypoints.api.problems import ApiProblem
-from creditline.entrypoints.api.routes import accounts, holds
-from creditline.entrypoints.sweeper import SweeperThread
+from creditline.entrypoints.api.routes import accounts, events, holds
+from creditline.entrypoints.background import PeriodicThread, deliver_until_done, sweep_until_done
 
 DESCRIPTION = """
 creditline is a consumer credit-line payment engine: credit accounts, two-phase holds
@@ -37,25 +39,21 @@ creditline is a consumer credit-line payment engine: credit accounts, two-phase 
 """
 
 
-def create_app(runtime: Runtime, *, run_sweeper: bool | None = None) -> FastAPI:
+def create_app(runtime: Runtime, *, background: bool = True) -> FastAPI:
+    """The app; `background` runs the expiry sweeper and webhook delivery as threads
+    (each also off when its interval setting is 0)."""
     settings = runtime.settings
-    sweeper_on = settings.sweep_interval_s > 0 if run_sweeper is None else run_sweeper
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        sweeper = None
-        if sweeper_on:
-            sweeper = SweeperThread(
-                runtime,
-                interval_s=settings.sweep_interval_s or 5.0,
-                batch_size=settings.sweep_batch_size,
-            )
-            sweeper.start()
+        threads = _background_threads(runtime) if background else []
+        for thread in threads:
+            thread.start()
         try:
             yield
         finally:
-            if sweeper is not None:
-                sweeper.stop()
+            for thread in threads:
+                thread.stop()
 
     app = FastAPI(
         title="creditline", version=__version__, description=DESCRIPTION, lifespan=lifespan
@@ -63,11 +61,36 @@ def create_app(runtime: Runtime, *, run_sweeper: bool | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.authenticator = Authenticator(runtime)
     problems.install(app)
-    app.include_router(accounts.router)
     app.include_router(holds.router)
+    app.include_router(accounts.router)
+    app.include_router(events.router)
     _add_service_routes(app, runtime)
     app.add_middleware(ObserveMiddleware, access_log=settings.access_log)
     return app
+
+
+def _background_threads(runtime: Runtime) -> list[PeriodicThread]:
+    settings = runtime.settings
+    threads = []
+    if settings.sweep_interval_s > 0:
+        threads.append(
+            PeriodicThread(
+                "sweeper",
+                settings.sweep_interval_s,
+                lambda: sweep_until_done(runtime, batch_size=settings.sweep_batch_size),
+            )
+        )
+    if settings.webhook_interval_s > 0:
+        sender = HttpWebhookSender(settings.webhook_timeout_s)
+        rng = random.Random()  # noqa: S311 - jitter, not secrets
+        threads.append(
+            PeriodicThread(
+                "webhooks",
+                settings.webhook_interval_s,
+                lambda: deliver_until_done(runtime, sender, rng),
+            )
+        )
+    return threads
 
 
 def _add_service_routes(app: FastAPI, runtime: Runtime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -10,6 +11,7 @@ from fastapi.responses import Response
 from creditline.domain.hold import HoldStatus
 from creditline.domain.money import Money
 from creditline.entrypoints.api.deps import IDEMPOTENCY_HEADER_DOC, ActorDep, runtime_of
+from creditline.entrypoints.api.event_schemas import NotificationOut, NotificationPage
 from creditline.entrypoints.api.respond import renderer, run_command
 from creditline.entrypoints.api.schemas import (
     AccountOut,
@@ -24,6 +26,7 @@ from creditline.entrypoints.api.schemas import (
     RepaymentOut,
 )
 from creditline.service import commands, queries
+from creditline.service.access import visible_account
 from creditline.service.handlers import Repayment
 from creditline.service.queries import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, AccountView
 
@@ -143,3 +146,32 @@ def list_journal(
     return JournalPage(
         items=[JournalEntryOut.of(e) for e in page.items], next_cursor=page.next_cursor
     )
+
+
+@router.get(
+    "/{account_id}/notifications",
+    response_model=NotificationPage,
+    summary="The account's notifications (hold created, captured, released, …), newest first",
+)
+def list_notifications(
+    request: Request,
+    account_id: str,
+    actor: ActorDep,
+    limit: Limit = PAGE_SIZE_DEFAULT,
+    after: Cursor = None,
+) -> NotificationPage:
+    with runtime_of(request).uow_factory(write=False) as uow:
+        visible_account(actor, uow.accounts.get(account_id), account_id)
+        page = uow.outbox.for_account(account_id, after, limit)
+    items = [
+        NotificationOut.model_construct(
+            id=m.id,
+            type=m.type,
+            created_at=m.created_at,
+            delivery=m.status.value,
+            attempts=m.attempts,
+            payload=json.loads(m.payload),
+        )
+        for m in page.items
+    ]
+    return NotificationPage.model_construct(items=items, next_cursor=page.next_cursor)

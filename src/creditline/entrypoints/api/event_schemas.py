@@ -1,0 +1,87 @@
+"""Bodies of the order-event, dead-letter and notification endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from creditline.domain.order_events import AMOUNT_REQUIRED, OrderEventType
+from creditline.entrypoints.api.schemas import Fen, In, Out, Text
+from creditline.service.order_events import EVENTS_PER_BATCH_MAX
+
+
+class OrderEventIn(In):
+    event_id: Annotated[
+        str,
+        Field(min_length=1, max_length=128, description="The platform's unique id for this event"),
+    ]
+    type: OrderEventType
+    order_id: Text
+    amount: Fen | None = Field(
+        None,
+        description="shipped: this shipment (absent: all still held); delivered: the "
+        "order's delivered total; returned: the refund (absent: all refundable)",
+    )
+    occurred_at: AwareDatetime = Field(description="When it happened, with a time zone")
+
+    @model_validator(mode="after")
+    def _amount_when_required(self) -> OrderEventIn:
+        if self.type in AMOUNT_REQUIRED and self.amount is None:
+            raise ValueError(f"{self.type.value} needs an amount")
+        return self
+
+
+class OrderEventBatchIn(In):
+    events: list[OrderEventIn] = Field(min_length=1, max_length=EVENTS_PER_BATCH_MAX)
+
+
+class EventResultOut(Out):
+    event_id: str
+    status: str = Field(description="applied, ignored, dead_lettered or duplicate")
+    outcome: str = Field(description="What it did, or why not (docs/ORDER_EVENTS.md)")
+    detail: str
+    hold_id: str | None
+
+
+class OrderEventBatchOut(Out):
+    results: list[EventResultOut]
+
+
+class DeadLetterOut(Out):
+    id: str
+    kind: str
+    platform_id: str | None
+    ref: str
+    reason: str
+    detail: str
+    payload: dict[str, Any]
+    created_at: datetime
+    attempts: int
+    resolved_at: datetime | None
+    resolution: str | None
+
+
+class DeadLetterPage(Out):
+    items: list[DeadLetterOut]
+    next_cursor: str | None
+
+
+class ReplayOut(Out):
+    resolved: bool
+    result: EventResultOut
+
+
+class NotificationOut(Out):
+    id: str
+    type: str
+    created_at: datetime
+    delivery: str = Field(description="pending, delivered, dead or no_webhook")
+    attempts: int
+    payload: dict[str, Any]
+
+
+class NotificationPage(Out):
+    items: list[NotificationOut]
+    next_cursor: str | None
