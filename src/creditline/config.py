@@ -31,6 +31,8 @@ class Settings:
     api_key_cache_ttl_s: float = 30.0
     """How long an authenticated key is trusted without a database lookup (revocation delay)."""
     nats_url: str = "nats://127.0.0.1:4222"
+    nats_namespace: str = "creditline"
+    """Names the stream, subjects and durable consumer (see `adapters/nats_events.py`)."""
     event_batch_size: int = 500
     """Order events fetched from the broker at once (at most 1,000)."""
     event_ack_wait_s: float = 30.0

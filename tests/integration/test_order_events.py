@@ -60,9 +60,18 @@ def outcomes(results: list[EventResult]) -> list[tuple[str, str]]:
 
 def test_a_partly_shipped_then_delivered_order(world: World) -> None:
     account_id = world.open_account(100_000)
-    world.authorize(account_id, 30_000, order="o-1")
+    hold = world.authorize(account_id, 30_000, order="o-1")
     results = send(world, ev(world, T.SHIPPED, "o-1", 10_000), ev(world, T.DELIVERED, "o-1"))
-    assert outcomes(results) == [("applied", "captured"), ("applied", "released")]
+    assert outcomes(results) == [("applied", "captured"), ("applied", "settled")]
+    with world.runtime.uow_factory(write=False) as uow:
+        settled = uow.holds.get(hold.id)
+    assert settled is not None
+    # Delivered: the order is complete, so the hold reads captured; the rest was released.
+    assert (settled.status, settled.captured, settled.released) == (
+        HoldStatus.CAPTURED,
+        Money(10_000),
+        Money(20_000),
+    )
     account = world.account(account_id)
     assert (account.used, account.locked) == (Money(10_000), Money(0))
     assert verify(world.runtime.uow_factory).ok

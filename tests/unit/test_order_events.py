@@ -84,7 +84,7 @@ ROWS = [
     (T.SHIPPED, None, "captured", START, Action.NOTHING, "already_settled", None),
     (T.SHIPPED, 1_000, "released", START, Action.DEAD_LETTER, "shipped_after_cancel", None),
     (T.DELIVERED, None, "pending", START, Action.CAPTURE_FINAL, "captured", 10_000),
-    (T.DELIVERED, None, "partly_shipped", START, Action.RELEASE, "released", None),
+    (T.DELIVERED, None, "partly_shipped", START, Action.SETTLE, "settled", None),
     (T.DELIVERED, 7_000, "partly_shipped", START, Action.CAPTURE_FINAL, "captured", 3_000),
     (
         T.DELIVERED,

@@ -15,7 +15,8 @@ ValueError. Broken invariants are not in this tree: they are assertions and cras
     ├── InvalidRequest                                                 well-formed but unusable
     │   ├── InvalidAmount                 invalid_amount
     │   ├── InvalidHoldTtl                invalid_hold_ttl
-    │   └── ReasonRequired                reason_required
+    │   ├── ReasonRequired                reason_required
+    │   └── InvalidUrl                    invalid_url
     ├── Declined                                                       a new spending refused
     │   ├── InsufficientCredit            insufficient_credit
     │   └── AccountNotActive              account_not_active
@@ -29,6 +30,7 @@ ValueError. Broken invariants are not in this tree: they are assertions and cras
     │   ├── AccountTransitionNotAllowed   account_transition_not_allowed
     │   ├── AccountHasBalance             account_has_balance
     │   ├── AccountExists                 account_exists
+    │   ├── DeadLetterNotReplayable       dead_letter_not_replayable
     │   └── IdempotencyKeyReused          idempotency_key_reused
     └── AmountExceeded                                                 amount larger than allowed
         ├── CaptureExceedsHold            capture_exceeds_hold
@@ -107,6 +109,10 @@ class ReasonRequired(InvalidRequest):
     code = "reason_required"
 
 
+class InvalidUrl(InvalidRequest):
+    code = "invalid_url"
+
+
 class Declined(CreditlineError):
     """New spending is refused; the account and its holds are unchanged."""
 
@@ -159,6 +165,12 @@ class AccountHasBalance(Conflict):
 
 class AccountExists(Conflict):
     code = "account_exists"
+
+
+class DeadLetterNotReplayable(Conflict):
+    """A malformed message: nothing to apply until its sender fixes and resends it."""
+
+    code = "dead_letter_not_replayable"
 
 
 class IdempotencyKeyReused(Conflict):

@@ -62,6 +62,7 @@ class HoldAction(StrEnum):
     CAPTURE = "capture"
     CAPTURE_FINAL = "capture_final"
     RELEASE = "release"
+    SETTLE = "settle"
     EXPIRE = "expire"
     FORCE_CAPTURE = "force_capture"
 
@@ -70,6 +71,7 @@ HOLD_TRANSITIONS: Mapping[tuple[HoldStatus, HoldAction], HoldStatus] = {
     (HoldStatus.PENDING, HoldAction.CAPTURE): HoldStatus.PENDING,
     (HoldStatus.PENDING, HoldAction.CAPTURE_FINAL): HoldStatus.CAPTURED,
     (HoldStatus.PENDING, HoldAction.RELEASE): HoldStatus.RELEASED,
+    (HoldStatus.PENDING, HoldAction.SETTLE): HoldStatus.CAPTURED,
     (HoldStatus.PENDING, HoldAction.EXPIRE): HoldStatus.EXPIRED,
     (HoldStatus.EXPIRED, HoldAction.FORCE_CAPTURE): HoldStatus.CAPTURED,
 }
@@ -354,6 +356,14 @@ def release(account: Account, hold: Hold, *, stamp: Stamp, event_id: str) -> Hol
     """Give the hold's open amount back to available credit (e.g. order cancelled)."""
     check_same_account(account, hold)
     status = transition(hold.effective_status(stamp.at), HoldAction.RELEASE)
+    return _give_back(account, hold, status, HoldEventKind.RELEASED, stamp, event_id)
+
+
+def settle(account: Account, hold: Hold, *, stamp: Stamp, event_id: str) -> HoldChange:
+    """Close a partly captured hold (order delivered): release the rest, read captured."""
+    check_same_account(account, hold)
+    assert hold.captured.is_positive(), hold
+    status = transition(hold.effective_status(stamp.at), HoldAction.SETTLE)
     return _give_back(account, hold, status, HoldEventKind.RELEASED, stamp, event_id)
 
 

@@ -49,6 +49,8 @@ class Action(StrEnum):
     CAPTURE_FINAL = "capture_final"
     FORCE_CAPTURE = "force_capture"
     RELEASE = "release"
+    SETTLE = "settle"
+    """Close a partly captured hold: release the rest; the hold reads captured."""
     REFUND = "refund"
     NOTHING = "nothing"
     DEAD_LETTER = "dead_letter"
@@ -148,8 +150,12 @@ def _delivered(event: OrderEvent, hold: Hold, state: HoldStatus) -> Decision:
             "delivered after the hold expired: captured anyway, flagged",
             owed,
         )
+    if owed.is_zero() and hold.captured.is_zero():
+        return Decision(Action.RELEASE, "released", "delivered with nothing to charge")
     if owed.is_zero():
-        return Decision(Action.RELEASE, "released", "delivered: the rest is released")
+        return Decision(
+            Action.SETTLE, "settled", "delivered: shipments captured, the rest is released"
+        )
     return Decision(Action.CAPTURE_FINAL, "captured", "delivered: final capture", owed)
 
 

@@ -9,25 +9,18 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import OperationalError
 
 from creditline.adapters.db import migrate
-from creditline.bootstrap import Runtime, bootstrap
-from creditline.config import Settings
-from creditline.domain.errors import CreditlineError
 from creditline.domain.limits import HOLD_TTL_S_DEFAULT
-from creditline.entrypoints import logs
+from creditline.entrypoints import cli_ops, logs
+from creditline.entrypoints.cli_common import fail, load_settings, out, redacted, runtime
 from creditline.service import directory
 from creditline.service.access import Actor, Role
 from creditline.service.expiry import SWEEP_BATCH_SIZE_MAX
-from creditline.service.ports import StoreUnavailable
 
 app = typer.Typer(
     help="creditline: a consumer credit-line payment engine. Settings come from CREDITLINE_* "
@@ -47,49 +40,11 @@ app.add_typer(db_app, name="db")
 app.add_typer(holds_app, name="holds")
 app.add_typer(admin_app, name="admin")
 app.add_typer(bench_app, name="bench")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-def load_settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ValueError as error:
-        raise fail(str(error)) from None
-
-
-@contextmanager
-def runtime(*, require_schema: bool = True) -> Iterator[Runtime]:
-    """A wired runtime; refuses to run against a database that is not migrated."""
-    rt = bootstrap(load_settings())
-    try:
-        if require_schema:
-            _check_schema(rt)
-        yield rt
-    except CreditlineError as refusal:
-        raise fail(f"{refusal.code}: {refusal.detail}") from None
-    except OperationalError as error:
-        raise fail(f"database unavailable: {error.orig}") from None
-    except StoreUnavailable as error:
-        raise fail(f"database busy or unavailable: {error}") from None
-    finally:
-        rt.close()
-
-
-def _check_schema(rt: Runtime) -> None:
-    current = migrate.current_revision(rt.engine)
-    head = migrate.head_revision(rt.engine)
-    if current != head:
-        raise fail(
-            f"database is at schema revision {current or 'none'}, this version needs "
-            f"{head}: run `creditline db upgrade`"
-        )
+app.add_typer(cli_ops.worker_app, name="worker")
+app.add_typer(cli_ops.events_app, name="events")
+holds_app.command("reconcile")(cli_ops.holds_reconcile)
+admin_app.command("set-platform")(cli_ops.set_platform)
+admin_app.command("set-merchant-trusted")(cli_ops.set_merchant_trusted)
 
 
 @app.command()
@@ -109,7 +64,7 @@ def serve(
     base = f"http://{bind_host}:{bind_port}"
     out.print(
         f"creditline API on [bold]{base}[/bold]  ·  docs {base}/docs  ·  "
-        f"metrics {base}/metrics  ·  database {_redacted(settings.database_url)}"
+        f"metrics {base}/metrics  ·  database {redacted(settings.database_url)}"
     )
     logs.configure(settings.log_level)
     uvicorn.run(
@@ -121,13 +76,6 @@ def serve(
         log_level="warning",
         access_log=False,
     )
-
-
-def _redacted(url: str) -> str:
-    if "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    return f"{scheme}://…@{rest.split('@', 1)[1]}"
 
 
 @db_app.command("upgrade")
@@ -330,7 +278,7 @@ def bench(
     )
     with runtime() as rt:
         out.print(
-            f"database {_redacted(rt.settings.database_url)} · {durability(rt)} · "
+            f"database {redacted(rt.settings.database_url)} · {durability(rt)} · "
             f"{os.cpu_count()} CPUs · {seconds:g} s per phase × {rounds} rounds · "
             f"{accounts} accounts · {server_workers} HTTP server processes"
         )

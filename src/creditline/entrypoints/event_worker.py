@@ -48,8 +48,8 @@ class Parsed:
     problem: str | None = None
 
 
-def parse(message: Msg, now: datetime) -> Parsed:
-    platform_id = nats_events.platform_of(message.subject)
+def parse(message: Msg, now: datetime, topology: nats_events.Topology) -> Parsed:
+    platform_id = topology.platform_of(message.subject)
     try:
         body = OrderEventIn.model_validate_json(message.data)
     except ValidationError as error:
@@ -87,7 +87,9 @@ def _dead_letter(runtime: Runtime, bad: list[Parsed], now: datetime) -> None:
     """Keep malformed messages for operators (a redelivered one is already kept)."""
     for item in bad:
         with runtime.uow_factory(write=True) as uow:
-            platform_id = nats_events.platform_of(item.message.subject)
+            platform_id = nats_events.Topology(runtime.settings.nats_namespace).platform_of(
+                item.message.subject
+            )
             sequence = item.message.metadata.sequence.stream
             uow.dead_letters.add(
                 DeadLetter(
@@ -110,8 +112,9 @@ def _dead_letter(runtime: Runtime, bad: list[Parsed], now: datetime) -> None:
 
 async def run(runtime: Runtime, *, stop: asyncio.Event) -> None:
     settings = runtime.settings
-    client, js = await nats_events.connect(settings.nats_url)
-    sub = await nats_events.subscribe(js, ack_wait_s=settings.event_ack_wait_s)
+    topology = nats_events.Topology(settings.nats_namespace)
+    client, js = await nats_events.connect(settings.nats_url, topology)
+    sub = await nats_events.subscribe(js, topology, ack_wait_s=settings.event_ack_wait_s)
     order_system = HttpOrderSystem()
     next_reconcile = time.monotonic() + min(settings.reconcile_interval_s, 60.0)
     log.info("worker_started", nats=settings.nats_url, batch=settings.event_batch_size)
@@ -119,18 +122,18 @@ async def run(runtime: Runtime, *, stop: asyncio.Event) -> None:
         while not stop.is_set():
             messages = await nats_events.fetch(sub, settings.event_batch_size, FETCH_TIMEOUT_S)
             if messages:
-                await _apply(runtime, messages)
+                await _apply(runtime, messages, topology)
             if settings.reconcile_interval_s > 0 and time.monotonic() >= next_reconcile:
                 next_reconcile = time.monotonic() + settings.reconcile_interval_s
                 await asyncio.to_thread(_reconcile, runtime, order_system)
     finally:
         order_system.close()
-        await client.drain()
+        await nats_events.close(client)
 
 
-async def _apply(runtime: Runtime, messages: list[Msg]) -> None:
+async def _apply(runtime: Runtime, messages: list[Msg], topology: nats_events.Topology) -> None:
     now = runtime.clock.now()
-    parsed = [parse(message, now) for message in messages]
+    parsed = [parse(message, now, topology) for message in messages]
     try:
         await asyncio.to_thread(handle_batch, runtime, parsed)
     except StoreUnavailable as error:

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from urllib.parse import urlsplit
 
-from creditline.domain.errors import AccountNotFound, InvalidHoldTtl, PlatformNotFound
+from creditline.domain.errors import (
+    AccountNotFound,
+    InvalidHoldTtl,
+    InvalidUrl,
+    MerchantNotFound,
+    PlatformNotFound,
+)
 from creditline.domain.limits import HOLD_TTL_S_DEFAULT, HOLD_TTL_S_MAX, HOLD_TTL_S_MIN
 from creditline.domain.parties import Merchant, Platform
 from creditline.service.access import Actor, Role
@@ -21,6 +28,7 @@ from creditline.service.ports import ApiKeyRecord, IdGenerator, UnitOfWork
 
 KEY_PREFIX = "clk_"
 KEY_RANDOM_BYTES = 32
+URL_LENGTH_MAX = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +50,67 @@ def create_platform(uow: UnitOfWork, *, name: str, now: datetime, platform_id: s
     platform = Platform(id=platform_id, name=name, created_at=now)
     uow.directory.add_platform(platform)
     return platform
+
+
+WEBHOOK_SECRET_BYTES = 32
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformChange:
+    platform: Platform
+    webhook_secret: str | None
+    """Set when a new secret was generated; shown once, like an API key."""
+
+
+def configure_platform(
+    uow: UnitOfWork,
+    platform_id: str,
+    *,
+    webhook_url: str | None = None,
+    order_status_url: str | None = None,
+    rotate_secret: bool = False,
+) -> PlatformChange:
+    """Set a platform's webhook and order-status URLs ("" clears one).
+
+    Setting a webhook URL on a platform without a secret generates one; so does
+    `rotate_secret`. Notifications are signed with the secret current at delivery.
+    """
+    platform = uow.directory.get_platform(platform_id)
+    if platform is None:
+        raise PlatformNotFound(f"no platform {platform_id}", platform_id=platform_id)
+    changes: dict[str, str | None] = {}
+    for name, url in (("webhook_url", webhook_url), ("order_status_url", order_status_url)):
+        if url is not None:
+            changes[name] = _checked_url(name, url) or None
+    secret = None
+    wants_secret = changes.get("webhook_url") and platform.webhook_secret is None
+    if rotate_secret or wants_secret:
+        secret = "whsec_" + secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
+        changes["webhook_secret"] = secret
+    updated = replace(platform, **changes)  # type: ignore[arg-type]
+    uow.directory.update_platform(updated)
+    return PlatformChange(updated, secret)
+
+
+def _checked_url(name: str, url: str) -> str:
+    if url == "":
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > URL_LENGTH_MAX:
+        raise InvalidUrl(
+            f"{name} must be an http(s) URL of at most {URL_LENGTH_MAX} characters, got {url!r}",
+            field=name,
+        )
+    return url
+
+
+def set_merchant_trusted(uow: UnitOfWork, merchant_id: str, *, trusted: bool) -> Merchant:
+    """Trusted merchants' releases go first when the release queue is long."""
+    merchant = uow.directory.get_merchant(merchant_id)
+    if merchant is None:
+        raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
+    uow.directory.set_merchant_trusted(merchant_id, trusted)
+    return replace(merchant, trusted=trusted)
 
 
 def create_merchant(

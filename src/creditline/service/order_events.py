@@ -28,7 +28,7 @@ from datetime import datetime
 
 from creditline.domain import hold as holds
 from creditline.domain.account import Account
-from creditline.domain.errors import CreditlineError
+from creditline.domain.errors import CreditlineError, DeadLetterNotReplayable
 from creditline.domain.hold import Hold, HoldChange, Stamp
 from creditline.domain.money import Money
 from creditline.domain.order_events import (
@@ -191,6 +191,8 @@ def _change(
             )
         case Action.RELEASE:
             return holds.release(account, hold, stamp=stamp, event_id=ctx.new_id("hev"))
+        case Action.SETTLE:
+            return holds.settle(account, hold, stamp=stamp, event_id=ctx.new_id("hev"))
         case Action.REFUND:
             assert decision.amount is not None, decision
             return refund(
@@ -330,7 +332,15 @@ def replay_dead_letter(
         letter = uow.dead_letters.get(letter_id)
     if letter is None or letter.kind != "order_event" or letter.resolved_at is not None:
         return None
-    received = Received(event_from_json(letter.payload), now, "replay")
+    try:
+        event = event_from_json(letter.payload)
+    except (ValueError, KeyError, TypeError):
+        raise DeadLetterNotReplayable(
+            f"dead letter {letter_id} holds a malformed message ({letter.reason}): the sender "
+            "must fix it and send it again",
+            letter_id=letter_id,
+        ) from None
+    received = Received(event, now, "replay")
     with uow_factory(write=True) as uow:
         result = apply_event(uow, context(True), received, replay=True)
         if result.status == "dead_lettered":

@@ -128,14 +128,16 @@ def _reconcile_batch(
     ctx = context(False)
     with uow_factory(write=True) as uow:
         for (hold, received), result in zip(events, results, strict=True):
-            if result.status in ("applied", "dead_lettered"):
+            line = (
+                f"hold {hold.id} order {hold.order_id}: order system says "
+                f"{received.event.type.value} → {result.status} ({result.outcome})"
+            )
+            if result.status == "applied":
                 report.corrected += 1
-                line = (
-                    f"hold {hold.id} order {hold.order_id}: order system says "
-                    f"{received.event.type.value} → {result.status} ({result.outcome})"
-                )
                 report.corrections.append(line)
                 audit(uow, ctx, "reconcile.correction", hold.id, line, received.event.event_id)
+            elif result.status == "dead_lettered":
+                report.failures.append(f"{line}: {result.detail}")
             else:
                 report.unchanged += 1
         uow.commit()

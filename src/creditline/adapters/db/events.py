@@ -168,8 +168,17 @@ class SqlDeadLetterStore:
         found = row.mappings().first()
         return None if found is None else _letter(found)
 
-    def open(self, *, kind: str | None, after: str | None, limit: int) -> Page[DeadLetter]:
+    def open(
+        self,
+        *,
+        kind: str | None,
+        after: str | None,
+        limit: int,
+        platform_id: str | None = None,
+    ) -> Page[DeadLetter]:
         query = select(dead_letter).where(dead_letter.c.resolved_at.is_(None))
+        if platform_id is not None:
+            query = query.where(dead_letter.c.platform_id == platform_id)
         if kind is not None:
             query = query.where(dead_letter.c.kind == kind)
         if after is not None:

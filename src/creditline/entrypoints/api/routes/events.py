@@ -121,7 +121,9 @@ def list_dead_letters(
 ) -> DeadLetterPage:
     require_role(actor, Role.OPERATOR, Role.PLATFORM)
     with runtime_of(request).uow_factory(write=False) as uow:
-        page = uow.dead_letters.open(kind=kind, after=after, limit=limit)
+        page = uow.dead_letters.open(
+            kind=kind, after=after, limit=limit, platform_id=actor.platform_id
+        )
     items = [letter_out(letter) for letter in page.items if _visible(actor, letter)]
     return DeadLetterPage.model_construct(items=items, next_cursor=page.next_cursor)
 
