@@ -1,6 +1,7 @@
 """Shared fixtures: a migrated database on SQLite and on PostgreSQL, a clock, a small world.
 
 SQLite: the schema is migrated once per session into a template file, copied per test.
+NATS: the local server (CREDITLINE_TEST_NATS_URL); each test uses its own namespace.
 PostgreSQL: a dedicated database (`creditline_test`, or CREDITLINE_TEST_POSTGRES_URL) is
 migrated once per session and truncated before each test. Without a reachable server
 the PostgreSQL tests skip with a message — except under CI=true, where they fail.
@@ -8,12 +9,17 @@ the PostgreSQL tests skip with a message — except under CI=true, where they fa
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -73,6 +79,59 @@ def postgres_url() -> str:
     upgrade(migrated)
     migrated.dispose()
     return POSTGRES_URL
+
+
+NATS_URL = os.environ.get("CREDITLINE_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """The local NATS server (JetStream); tests needing it skip without it, except in CI."""
+    parsed = urlsplit(NATS_URL)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or 4222), timeout=3).close()
+    except OSError as error:
+        problem = f"NATS at {parsed.hostname}:{parsed.port} is not reachable: {error}"
+        if IN_CI:
+            pytest.fail(f"CI=true requires NATS: {problem}")
+        pytest.skip(f"{problem} (set CI=true to make this a failure)")
+    return NATS_URL
+
+
+@dataclass
+class OrderServer:
+    """A platform's order system on a local port, speaking the reconciliation protocol."""
+
+    url: str = ""
+    orders: dict[str, dict[str, object]] = field(default_factory=dict)
+    asked: list[list[str]] = field(default_factory=list)
+
+
+@pytest.fixture
+def order_server() -> Iterator[OrderServer]:
+    state = OrderServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            state.asked.append(body["order_ids"])
+            known = {o: state.orders[o] for o in body["order_ids"] if o in state.orders}
+            answer = json.dumps({"orders": known}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/orders/status"
+    yield state
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="session")
@@ -246,4 +305,4 @@ def world(runtime: Runtime) -> World:
     return make_world(runtime)
 
 
-__all__ = ["START", "SYSTEM", "World", "make_world"]
+__all__ = ["START", "SYSTEM", "OrderServer", "World", "make_world"]

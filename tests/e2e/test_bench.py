@@ -69,3 +69,46 @@ def test_bench_on_postgres(postgres_url: str) -> None:
     assert "synchronous_commit=on" in output
     if shutil.which("pgbench"):
         assert "pgbench, same SQL" in output
+
+
+@pytest.mark.broker
+def test_bench_release_applies_the_burst_once_and_leaves_nothing_stuck(
+    tmp_path: Path, nats_url: str
+) -> None:
+    env = {
+        **os.environ,
+        "CREDITLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'release.db'}",
+        "CREDITLINE_NATS_URL": nats_url,
+    }
+    subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    done = subprocess.run(
+        [
+            *CLI,
+            "bench",
+            "release",
+            "--events",
+            "300",
+            "--expiring",
+            "5",
+            "--sweep-interval-s",
+            "1",
+            "--server-workers",
+            "1",
+        ],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for label in ("in-process handler", "NATS → worker events", "HTTP POST"):
+        line = next((r for r in done.stdout.splitlines() if r.startswith(label)), None)
+        assert line is not None, f"{label!r} missing from:\n{done.stdout}"
+        sent, distinct, applied, rate = (int(n.replace(",", "")) for n in line.split()[-7:-3])
+        assert sent > distinct == applied > 0, line  # duplicates were sent, none applied
+        assert rate > 0, line
+    assert "stuck holds (pending past expiry + one sweep interval): 0 of 5" in done.stdout
+    assert "exactly once: yes" in done.stdout
+    assert "holds not in their planned state: 0" in done.stdout
+    assert "creditline verify: ok" in done.stdout

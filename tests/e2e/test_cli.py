@@ -35,7 +35,7 @@ def test_every_command_explains_itself() -> None:
     runner = CliRunner()
     code, output = invoke(runner, "--help")
     assert code == 0
-    for command in ("serve", "db", "demo", "verify", "holds", "bench", "admin"):
+    for command in ("serve", "db", "demo", "verify", "holds", "bench", "admin", "worker", "events"):
         assert command in output
     for args in (
         ["serve"],
@@ -45,6 +45,12 @@ def test_every_command_explains_itself() -> None:
         ["holds", "sweep"],
         ["bench"],
         ["admin", "create-key"],
+        ["admin", "set-platform"],
+        ["holds", "reconcile"],
+        ["worker", "events"],
+        ["worker", "webhooks"],
+        ["events", "replay"],
+        ["bench", "release"],
     ):
         code, output = invoke(runner, *args, "--help")
         assert code == 0, args

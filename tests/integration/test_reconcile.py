@@ -6,11 +6,7 @@ real local server speaking the documented protocol.
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -26,7 +22,7 @@ from creditline.service.access import SYSTEM
 from creditline.service.event_ports import OrderStatus, OrderSystemUnavailable
 from creditline.service.reconcile import ReconcileReport, reconcile
 from creditline.service.verify import verify
-from tests.conftest import START, World
+from tests.conftest import START, OrderServer, World
 
 DAY_S = 86_400.0
 
@@ -135,47 +131,16 @@ def test_platforms_without_an_order_status_url_are_counted_not_asked(
     assert system.asked == []
 
 
-@pytest.fixture
-def order_server() -> Iterator[tuple[str, list[list[str]]]]:
-    asked: list[list[str]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            asked.append(body["order_ids"])
-            if self.path == "/broken":
-                answer = b'{"orders": {"o-1": {"state": "teleported"}}}'
-            else:
-                answer = json.dumps(
-                    {"orders": {"o-1": {"state": "shipped", "shipped_amount": 500}}}
-                ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", asked
-    server.shutdown()
-    server.server_close()
-
-
-def test_the_http_adapter_speaks_the_documented_protocol(
-    order_server: tuple[str, list[list[str]]],
-) -> None:
-    base, asked = order_server
+def test_the_http_adapter_speaks_the_documented_protocol(order_server: OrderServer) -> None:
+    order_server.orders["o-1"] = {"state": "shipped", "shipped_amount": 500}
     system = HttpOrderSystem(timeout_s=5.0)
     try:
-        platform = Platform("p", "P", START, order_status_url=f"{base}/status")
+        platform = Platform("p", "P", START, order_status_url=order_server.url)
         answer = system.statuses(platform, ["o-1", "o-2"])
         assert answer == {"o-1": OrderStatus("shipped", Money(500))}
-        assert asked == [["o-1", "o-2"]]
-        broken = Platform("p", "P", START, order_status_url=f"{base}/broken")
+        assert order_server.asked == [["o-1", "o-2"]]
+        order_server.orders["o-1"] = {"state": "teleported"}
+        broken = Platform("p", "P", START, order_status_url=order_server.url)
         with pytest.raises(OrderSystemUnavailable, match="teleported"):
             system.statuses(broken, ["o-1"])
         gone = Platform("p", "P", START, order_status_url="http://127.0.0.1:9/none")

@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,12 +22,11 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from creditline.bench import processes
 from creditline.bench.runner import PhaseResult, run_phase
 from creditline.bench.setup import MERCHANT_ID, prepare
 from creditline.bench.workloads import BenchSpec
 from creditline.bootstrap import Runtime
-
-SERVER_START_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,52 +126,8 @@ def _server(spec: BenchSpec, options: CoreOptions) -> Iterator[BenchSpec | None]
     if not options.http:
         yield None
         return
-    port = _free_port()
-    env = {
-        **os.environ,
-        "CREDITLINE_DATABASE_URL": spec.database_url,
-        "CREDITLINE_PORT": str(port),
-        "CREDITLINE_HOST": "127.0.0.1",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "creditline.entrypoints.cli",
-        "serve",
-        "--workers",
-        str(options.server_workers),
-    ]
-    server = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, server)
+    with processes.server(spec.database_url, workers=options.server_workers, settings={}) as base:
         yield replace(spec, http_base=base)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the benchmark server exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    raise RuntimeError("the benchmark server did not start in time")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 PGBENCH_SCRIPT = """\\set n random(1, {accounts})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from creditline.bench.core import Row
+from creditline.bench.release import PathResult, ReleaseReport
 
 LABELS = {
     "raw": "raw SQL authorize (ceiling)",
@@ -29,3 +30,35 @@ def core_row(row: Row) -> str:
         f"p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:6.2f} ms  max {r.max_ms:7.1f} ms"
         f"{ratio}{errors}"
     )
+
+
+RELEASE_LABELS = {
+    "direct": "in-process handler (baseline)",
+    "broker": "NATS → worker events",
+    "http": "HTTP POST /v1/order-events",
+}
+RELEASE_HEADER = (
+    f"{'path':<32} {'sent':>6} {'distinct':>8} {'applied':>7} {'events/s':>9} "
+    f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+)
+
+
+def release_row(r: PathResult) -> str:
+    rate = r.applied / r.seconds if r.seconds > 0 else 0.0
+    return (
+        f"{RELEASE_LABELS[r.name]:<32} {r.sent:>6} {r.distinct:>8} {r.applied:>7} "
+        f"{rate:>9,.0f} {r.percentile(0.5):>8,.0f} {r.percentile(0.99):>8,.0f} "
+        f"{r.percentile(1.0):>8,.0f}"
+    )
+
+
+def release_summary(report: ReleaseReport) -> list[str]:
+    exact = all(p.applied == p.distinct for p in report.paths)
+    lines = [
+        f"stuck holds (pending past expiry + one sweep interval): {report.stuck} of "
+        f"{report.expiring} that expired during the run",
+        f"exactly once: {'yes' if exact else 'NO'} (one inbox row per distinct event); "
+        f"holds not in their planned state: {report.wrong_holds}",
+        f"creditline verify: {'ok' if report.verify_ok else 'MISMATCH'}",
+    ]
+    return lines + [f"  {problem}" for problem in report.problems]

@@ -286,6 +286,48 @@ def bench(
         run_core(rt, options, lambda row: out.print(core_row(row), highlight=False))
 
 
+@bench_app.command("release")
+def bench_release(
+    events: Annotated[int, typer.Option(min=100, help="Burst size, half NATS, half HTTP")] = (
+        10_000
+    ),
+    expiring: Annotated[int, typer.Option(min=0, help="Holds left for the sweeper")] = 200,
+    sweep_interval_s: Annotated[float, typer.Option(min=0.5, help="The server's sweeper")] = 5.0,
+    server_workers: Annotated[int, typer.Option(min=1, help="HTTP server processes")] = 2,
+) -> None:
+    """A burst of order events through NATS and HTTP at once: event→balance latency
+    (p50/p99/max) beside the in-process handler, stuck holds, exactly-once, verify."""
+    from creditline.bench.release import ReleaseOptions, run_release  # noqa: PLC0415
+    from creditline.bench.report import (  # noqa: PLC0415
+        RELEASE_HEADER,
+        release_row,
+        release_summary,
+    )
+
+    options = ReleaseOptions(
+        events=events,
+        expiring=expiring,
+        sweep_interval_s=sweep_interval_s,
+        server_workers=server_workers,
+    )
+    with runtime() as rt:
+        out.print(
+            f"database {redacted(rt.settings.database_url)} · NATS {rt.settings.nats_url} · "
+            f"{os.cpu_count()} CPUs · {events} events · {server_workers} HTTP server processes"
+        )
+        try:
+            report = run_release(rt, options, lambda line: out.print(line, highlight=False))
+        except (OSError, RuntimeError) as error:
+            raise fail(f"bench release: {error}") from None
+    out.print(RELEASE_HEADER, highlight=False)
+    for path in report.paths:
+        out.print(release_row(path), highlight=False)
+    for line in release_summary(report):
+        out.print(line, highlight=False)
+    if report.stuck or report.wrong_holds or not report.verify_ok:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()

@@ -22,7 +22,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.table import Table
+from rich.table import Column, Table
 
 from creditline.entrypoints.cli_common import fail, out, runtime
 from creditline.service import directory
@@ -32,6 +32,8 @@ worker_app = typer.Typer(help="Long-running workers (stop with Ctrl-C or SIGTERM
 events_app = typer.Typer(help="Order events through the broker, and dead letters.")
 
 PUBLISH_EVENTS_MAX = 1_000_000
+ID_WIDTH = 30
+"""A prefix, an underscore and a 26-character ULID."""
 
 
 def _cli_operator() -> Actor:
@@ -167,7 +169,9 @@ def dead_letters(
         raise fail(f"--kind is order_event or webhook, not {kind!r}")
     with runtime() as rt, rt.uow_factory(write=False) as uow:
         page = uow.dead_letters.open(kind=kind, after=None, limit=limit)
-    table = Table("id", "kind", "platform", "ref", "reason", "attempts", "detail")
+    table = Table("kind", "platform", "ref", "reason", "attempts", "detail")
+    # Ids are what an operator copies into `replay`: never cut, whatever the width.
+    table.columns.insert(0, Column("id", no_wrap=True, min_width=ID_WIDTH))
     for letter in page.items:
         table.add_row(
             letter.id,
