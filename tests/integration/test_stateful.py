@@ -249,11 +249,14 @@ class Engine(RuleBasedStateMachine):
         refundable = hold.captured - hold.refunded
         answer = self.send(commands.Refund(hold_id=hold_id, amount=Money(amount)))
         if self.expect_refusal(answer, None if amount <= refundable else "refund_exceeds_captured"):
-            account = self.model.accounts[hold.account]
-            principal = min(amount, account.used)
-            account.used -= principal
-            account.credit_balance += amount - principal
-            hold.refunded += amount
+            self._apply_refund(hold, amount)
+
+    def _apply_refund(self, hold: ModelHold, amount: int) -> None:
+        account = self.model.accounts[hold.account]
+        principal = min(amount, account.used)
+        account.used -= principal
+        account.credit_balance += amount - principal
+        hold.refunded += amount
 
     @rule(account=st.integers(0, 1), fraction=st.integers(1, 120))
     def repay(self, account: int, fraction: int) -> None:
@@ -346,24 +349,27 @@ STATEFUL_SETTINGS = settings(
 )
 
 
-def test_random_sequences_keep_every_invariant(database_url: str, tmp_path: Path) -> None:
-    template = database_url
+def run_machine(machine: type[Engine], database_url: str, tmp_path: Path) -> None:
+    """Run a state machine with a fresh database per example (a copy, or truncated)."""
+    copies = iter(range(1_000_000))
 
     def fresh_machine() -> Engine:
-        url = template
-        if template.startswith("sqlite"):
-            source = Path(template.removeprefix("sqlite:///"))
-            copy = tmp_path / f"example-{fresh_machine.count}.db"  # type: ignore[attr-defined]
-            fresh_machine.count += 1  # type: ignore[attr-defined]
+        url = database_url
+        if database_url.startswith("sqlite"):
+            source = Path(database_url.removeprefix("sqlite:///"))
+            copy = tmp_path / f"example-{next(copies)}.db"
             shutil.copy(source, copy)
             url = f"sqlite:///{copy}"
         else:
-            truncate_all(template)
+            truncate_all(database_url)
         clock = FixedClock(START)
         runtime = bootstrap(Settings(database_url=url, sweep_interval_s=0), clock=clock)
-        machine = Engine(runtime, clock)
-        machine.teardown = runtime.close  # type: ignore[method-assign]
-        return machine
+        engine = machine(runtime, clock)
+        engine.teardown = runtime.close  # type: ignore[method-assign]
+        return engine
 
-    fresh_machine.count = 0  # type: ignore[attr-defined]
     run_state_machine_as_test(fresh_machine, settings=STATEFUL_SETTINGS)  # type: ignore[arg-type]
+
+
+def test_random_sequences_keep_every_invariant(database_url: str, tmp_path: Path) -> None:
+    run_machine(Engine, database_url, tmp_path)
