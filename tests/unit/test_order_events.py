@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +183,17 @@ def test_priority_puts_cheap_safe_releases_first() -> None:
     assert priority(event(T.CANCELLED), held=Money(500), trusted=False) < priority(
         event(T.CANCELLED), held=Money(600), trusted=False
     )
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_documented_table_names_every_outcome() -> None:
+    """docs/ORDER_EVENTS.md is the contract: every outcome the code can record is in it."""
+    source = (ROOT / "src/creditline/domain/order_events.py").read_text()
+    codes = set(re.findall(r'(?:_nothing|_dead)\(\s*"([a-z_]+)"', source))
+    codes |= set(re.findall(r'Decision\(\s*Action\.[A-Z_]+,\s*"([a-z_]+)"', source))
+    assert {"unknown_order", "settled", "force_captured", "shipped_after_cancel"} <= codes
+    docs = (ROOT / "docs/ORDER_EVENTS.md").read_text()
+    missing = sorted(code for code in codes if f"`{code}`" not in docs)
+    assert not missing, f"outcomes not documented in docs/ORDER_EVENTS.md: {missing}"
