@@ -26,7 +26,6 @@ from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import httpx2 as httpx
 from nats.js.errors import NotFoundError
 from sqlalchemy import select
 
@@ -38,11 +37,10 @@ from creditline.bench.release_plan import (
     HOLD_FEN,
     Expected,
     PathPlan,
-    PlannedEvent,
-    grouped,
     orders_for,
     scenario,
 )
+from creditline.bench.release_send import Pace, post, publish
 from creditline.bootstrap import Runtime, bootstrap
 from creditline.domain.hold import HoldStatus
 from creditline.domain.limits import CREDIT_LIMIT_MAX, HOLD_TTL_S_MIN
@@ -54,8 +52,6 @@ from creditline.service.order_events import Received, process_events
 from creditline.service.queries import AccountView
 from creditline.service.verify import verify
 
-HTTP_BATCH = 100
-HTTP_CLIENTS = 4
 ACCOUNTS = 500
 EXPIRING_AGE_S = HOLD_TTL_S_MIN - 5
 WORKER_START_TIMEOUT_S = 30.0
@@ -70,6 +66,8 @@ class ReleaseOptions:
     worker_batch: int = 500
     server_workers: int = 2
     sweep_interval_s: float = 5.0
+    rate: float | None = None
+    """Events per second on each path; None: the whole burst at once."""
 
 
 @dataclass
@@ -104,6 +102,11 @@ class Setup:
     expected: dict[str, Expected]
     """order id → expected hold state"""
 
+    @property
+    def platform_id(self) -> str:
+        assert self.platform.platform_id is not None
+        return self.platform.platform_id
+
 
 def run_release(rt: Runtime, options: ReleaseOptions, say: Callable[[str], None]) -> ReleaseReport:
     baseline = orders_for(options.events // 2, "direct", 0)
@@ -123,8 +126,10 @@ def run_release(rt: Runtime, options: ReleaseOptions, say: Callable[[str], None]
         asyncio.run(_worker_ready(rt.settings.nats_url, topology))
         started = time.monotonic()
         with ThreadPoolExecutor(2) as pool:
-            sent_broker = pool.submit(_publish, rt.settings.nats_url, topology, setup, broker)
-            sent_http = pool.submit(_post, base, setup, http)
+            pace = Pace(options.rate)
+            url = rt.settings.nats_url
+            sent_broker = pool.submit(publish, url, topology, setup, broker, pace)
+            sent_http = pool.submit(post, base, setup, http, pace)
             sent_broker.result()
             sent_http.result()
         for plan in (broker, http):
@@ -235,47 +240,6 @@ def _direct(rt: Runtime, setup: Setup, plan: PathPlan, batch: int) -> PathResult
             received,
         )
     return _measure(rt, setup, plan, "direct")
-
-
-async def _publish_all(
-    url: str, topology: nats_events.Topology, setup: Setup, plan: PathPlan
-) -> None:
-    client, js = await nats_events.connect(url, topology)
-    try:
-        now = datetime.now(UTC)
-        bodies = [e.json(now) for e in plan.events()]
-        await nats_events.publish(js, topology, setup.platform.platform_id or "", bodies)
-    finally:
-        await nats_events.close(client)
-
-
-def _publish(url: str, topology: nats_events.Topology, setup: Setup, plan: PathPlan) -> None:
-    asyncio.run(_publish_all(url, topology, setup, plan))
-
-
-def _post(base: str, setup: Setup, plan: PathPlan) -> None:
-    batches, late = grouped(plan, HTTP_BATCH)
-    headers = {"Authorization": f"Bearer {setup.platform_key}"}
-
-    def send(first: int) -> None:
-        with httpx.Client(base_url=base, headers=headers, timeout=60.0) as client:
-            for batch in batches[first::HTTP_CLIENTS]:
-                _send_one(client, batch)
-
-    with ThreadPoolExecutor(HTTP_CLIENTS) as pool:
-        list(pool.map(send, range(HTTP_CLIENTS)))
-    with httpx.Client(base_url=base, headers=headers, timeout=60.0) as client:
-        for batch in late:
-            _send_one(client, batch)
-
-
-def _send_one(client: httpx.Client, batch: list[PlannedEvent]) -> None:
-    now = datetime.now(UTC)
-    response = client.post("/v1/order-events", json={"events": [e.body(now) for e in batch]})
-    if response.status_code != 200:
-        raise RuntimeError(
-            f"POST /v1/order-events answered {response.status_code}: {response.text[:300]}"
-        )
 
 
 def _server(rt: Runtime, options: ReleaseOptions) -> AbstractContextManager[str]:

@@ -294,6 +294,10 @@ def bench_release(
     expiring: Annotated[int, typer.Option(min=0, help="Holds left for the sweeper")] = 200,
     sweep_interval_s: Annotated[float, typer.Option(min=0.5, help="The server's sweeper")] = 5.0,
     server_workers: Annotated[int, typer.Option(min=1, help="HTTP server processes")] = 2,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=1, help="Events/s on each path instead of one burst (sustained load)"),
+    ] = None,
 ) -> None:
     """A burst of order events through NATS and HTTP at once: event→balance latency
     (p50/p99/max) beside the in-process handler, stuck holds, exactly-once, verify."""
@@ -309,11 +313,14 @@ def bench_release(
         expiring=expiring,
         sweep_interval_s=sweep_interval_s,
         server_workers=server_workers,
+        rate=rate,
     )
+    shape = "one burst" if rate is None else f"{rate:g} events/s on each path"
     with runtime() as rt:
         out.print(
             f"database {redacted(rt.settings.database_url)} · NATS {rt.settings.nats_url} · "
-            f"{os.cpu_count()} CPUs · {events} events · {server_workers} HTTP server processes"
+            f"{os.cpu_count()} CPUs · {events} events, {shape} · "
+            f"{server_workers} HTTP server processes"
         )
         try:
             report = run_release(rt, options, lambda line: out.print(line, highlight=False))
