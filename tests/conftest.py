@@ -9,11 +9,13 @@ the PostgreSQL tests skip with a message — except under CI=true, where they fa
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +27,7 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from creditline.adapters import nats_events
 from creditline.adapters.clock import FixedClock
 from creditline.adapters.db.engine import make_engine
 from creditline.adapters.db.migrate import upgrade
@@ -96,6 +99,20 @@ def nats_url() -> str:
             pytest.fail(f"CI=true requires NATS: {problem}")
         pytest.skip(f"{problem} (set CI=true to make this a failure)")
     return NATS_URL
+
+
+@pytest.fixture
+def topology(nats_url: str) -> Iterator[nats_events.Topology]:
+    """A NATS namespace of this test's own (stream, subjects, durable), deleted after."""
+    topo = nats_events.Topology(f"t{uuid.uuid4().hex[:12]}")
+    yield topo
+
+    async def drop() -> None:
+        client, js = await nats_events.connect(nats_url, topo)
+        await nats_events.delete_stream(js, topo)
+        await nats_events.close(client)
+
+    asyncio.run(drop())
 
 
 @dataclass

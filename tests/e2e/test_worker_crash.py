@@ -14,8 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,19 +69,6 @@ def plan(order: str, i: int) -> tuple[list[bytes], Expected]:
             return events, Expected(HoldStatus.PENDING, 3_000, 0)
         case _:
             return [ev(0, "delivered")], Expected(HoldStatus.CAPTURED, HOLD_FEN, 0)
-
-
-@pytest.fixture
-def topology(nats_url: str) -> Iterator[nats_events.Topology]:
-    topo = nats_events.Topology(f"crash{uuid.uuid4().hex[:10]}")
-    yield topo
-
-    async def drop() -> None:
-        client, js = await nats_events.connect(nats_url, topo)
-        await nats_events.delete_stream(js, topo)
-        await nats_events.close(client)
-
-    asyncio.run(drop())
 
 
 def applied(rt: Runtime) -> int:

@@ -6,8 +6,7 @@ Each test has its own namespace (stream, subjects, durable consumer), deleted af
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import pytest
@@ -25,19 +24,6 @@ from tests.conftest import World
 
 pytestmark = pytest.mark.broker
 WAIT_S = 30.0
-
-
-@pytest.fixture
-def topology(nats_url: str) -> Iterator[nats_events.Topology]:
-    topo = nats_events.Topology(f"t{uuid.uuid4().hex[:12]}")
-    yield topo
-
-    async def drop() -> None:
-        client, js = await nats_events.connect(nats_url, topo)
-        await nats_events.delete_stream(js, topo)
-        await nats_events.close(client)
-
-    asyncio.run(drop())
 
 
 @pytest.fixture

@@ -10,9 +10,11 @@ no row lock is held during the HTTP call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, select, update
 
@@ -27,6 +29,14 @@ from creditline.service.event_ports import (
 )
 from creditline.service.pages import Page
 
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_HasId)
+
 _INBOX_GET = Sql(
     f"SELECT {columns(order_event)} FROM order_event WHERE platform_id = {{p}} AND event_id = {{p}}"
 )
@@ -37,49 +47,54 @@ _CLAIM_IDS = Sql(
 )
 
 
-def _inbox_row(record: InboxRecord) -> dict[str, Any]:
-    return {
-        "platform_id": record.platform_id,
-        "event_id": record.event_id,
-        "type": record.type,
-        "order_id": record.order_id,
-        "amount": None if record.amount is None else record.amount.fen,
-        "occurred_at": record.occurred_at,
-        "received_at": record.received_at,
-        "applied_at": record.applied_at,
-        "source": record.source,
-        "outcome": record.outcome,
-        "hold_id": record.hold_id,
-        "account_id": record.account_id,
-        "detail": record.detail,
-    }
+def _row(value: Any) -> dict[str, Any]:
+    """A frozen dataclass as a row: Money as fen, enums as their value."""
+    row = {}
+    for spec in fields(value):
+        item = getattr(value, spec.name)
+        row[spec.name] = item.fen if isinstance(item, Money) else _plain(item)
+    return row
+
+
+def _plain(item: object) -> object:
+    return item.value if isinstance(item, Enum) else item
 
 
 def _inbox_record(row: Mapping[Any, Any]) -> InboxRecord:
-    return InboxRecord(
-        platform_id=row["platform_id"],
-        event_id=row["event_id"],
-        type=row["type"],
-        order_id=row["order_id"],
-        amount=None if row["amount"] is None else Money(row["amount"]),
-        occurred_at=row["occurred_at"],
-        received_at=row["received_at"],
-        applied_at=row["applied_at"],
-        source=row["source"],
-        outcome=row["outcome"],
-        detail=row["detail"],
-        hold_id=row["hold_id"],
-        account_id=row["account_id"],
-    )
+    values = {spec.name: row[spec.name] for spec in fields(InboxRecord)}
+    values["amount"] = None if row["amount"] is None else Money(row["amount"])
+    return InboxRecord(**values)
 
 
-class SqlInboxStore:
+def _letter(row: Mapping[Any, Any]) -> DeadLetter:
+    return DeadLetter(**{spec.name: row[spec.name] for spec in fields(DeadLetter)})
+
+
+def _message(row: Mapping[Any, Any]) -> OutboxMessage:
+    values = {spec.name: row[spec.name] for spec in fields(OutboxMessage)}
+    values["status"] = OutboxStatus(row["status"])
+    return OutboxMessage(**values)
+
+
+def _page(rows: Sequence[Any], limit: int, convert: Callable[[Any], T]) -> Page[T]:
+    """`limit + 1` rows read: the extra one only says there is a next page."""
+    items = [convert(row) for row in rows[:limit]]
+    return Page(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+
+
+class _Store:
     def __init__(self, connection: Connection, driver: Driver) -> None:
         self._conn = connection
         self._db = driver
 
+    def _execute(self, statement: Any) -> Any:
+        self._db.flush()
+        return self._conn.execute(statement)
+
+
+class SqlInboxStore(_Store):
     def add(self, record: InboxRecord) -> None:
-        self._db.defer_insert(order_event, [_inbox_row(record)])
+        self._db.defer_insert(order_event, [_row(record)])
 
     def seen(self, platform_id: str, event_ids: Sequence[str]) -> set[str]:
         if not event_ids:
@@ -96,7 +111,7 @@ class SqlInboxStore:
 
     def record_replay(self, record: InboxRecord) -> None:
         self._db.flush()
-        values = _inbox_row(record)
+        values = _row(record)
         del values["platform_id"], values["event_id"]
         self._conn.execute(
             update(order_event)
@@ -118,50 +133,9 @@ class SqlInboxStore:
         return [_inbox_record(row) for row in self._conn.execute(query).mappings()]
 
 
-def _letter(row: Mapping[Any, Any]) -> DeadLetter:
-    return DeadLetter(
-        id=row["id"],
-        kind=row["kind"],
-        platform_id=row["platform_id"],
-        ref=row["ref"],
-        reason=row["reason"],
-        detail=row["detail"],
-        payload=row["payload"],
-        created_at=row["created_at"],
-        attempts=row["attempts"],
-        resolved_at=row["resolved_at"],
-        resolution=row["resolution"],
-    )
-
-
-class SqlDeadLetterStore:
-    def __init__(self, connection: Connection, driver: Driver) -> None:
-        self._conn = connection
-        self._db = driver
-
-    def _execute(self, statement: Any) -> Any:
-        self._db.flush()
-        return self._conn.execute(statement)
-
+class SqlDeadLetterStore(_Store):
     def add(self, letter: DeadLetter) -> None:
-        self._db.defer_insert(
-            dead_letter,
-            [
-                {
-                    "id": letter.id,
-                    "kind": letter.kind,
-                    "platform_id": letter.platform_id,
-                    "ref": letter.ref,
-                    "reason": letter.reason,
-                    "detail": letter.detail,
-                    "payload": letter.payload,
-                    "created_at": letter.created_at,
-                    "attempts": letter.attempts,
-                    "resolved_at": letter.resolved_at,
-                    "resolution": letter.resolution,
-                }
-            ],
-        )
+        self._db.defer_insert(dead_letter, [_row(letter)])
 
     def get(self, letter_id: str) -> DeadLetter | None:
         row = self._execute(select(dead_letter).where(dead_letter.c.id == letter_id))
@@ -184,8 +158,7 @@ class SqlDeadLetterStore:
         if after is not None:
             query = query.where(dead_letter.c.id > after)
         rows = self._execute(query.order_by(dead_letter.c.id).limit(limit + 1)).mappings().all()
-        items = [_letter(row) for row in rows[:limit]]
-        return Page(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+        return _page(rows, limit, _letter)
 
     def attempted(self, letter_id: str, *, detail: str) -> None:
         self._execute(
@@ -202,52 +175,11 @@ class SqlDeadLetterStore:
         )
 
 
-def _message(row: Mapping[Any, Any]) -> OutboxMessage:
-    return OutboxMessage(
-        id=row["id"],
-        platform_id=row["platform_id"],
-        account_id=row["account_id"],
-        hold_id=row["hold_id"],
-        type=row["type"],
-        payload=row["payload"],
-        created_at=row["created_at"],
-        status=OutboxStatus(row["status"]),
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        delivered_at=row["delivered_at"],
-        last_error=row["last_error"],
-    )
-
-
-class SqlOutboxStore:
-    def __init__(self, connection: Connection, driver: Driver) -> None:
-        self._conn = connection
-        self._db = driver
-
-    def _execute(self, statement: Any) -> Any:
-        self._db.flush()
-        return self._conn.execute(statement)
-
+class SqlOutboxStore(_Store):
     def add(self, message: OutboxMessage) -> None:
-        self._db.defer_insert(
-            outbox,
-            [
-                {
-                    "id": message.id,
-                    "platform_id": message.platform_id,
-                    "account_id": message.account_id,
-                    "hold_id": message.hold_id,
-                    "type": message.type,
-                    "payload": message.payload,
-                    "created_at": message.created_at,
-                    "status": message.status.value,
-                    "attempts": message.attempts,
-                    "next_attempt_at": message.next_attempt_at or message.created_at,
-                    "delivered_at": message.delivered_at,
-                    "last_error": message.last_error,
-                }
-            ],
-        )
+        row = _row(message)
+        row["next_attempt_at"] = message.next_attempt_at or message.created_at
+        self._db.defer_insert(outbox, [row])
 
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxMessage]:
         ids = [row[0] for row in self._db.all(_CLAIM_IDS, (self._db.to_db(now), limit))]
@@ -283,5 +215,4 @@ class SqlOutboxStore:
         if after is not None:
             query = query.where(outbox.c.id < after)
         rows = self._execute(query.order_by(outbox.c.id.desc()).limit(limit + 1)).mappings().all()
-        items = [_message(row) for row in rows[:limit]]
-        return Page(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+        return _page(rows, limit, _message)
