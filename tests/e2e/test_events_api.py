@@ -72,6 +72,8 @@ def test_a_batch_is_applied_in_priority_order_and_once(api: Api) -> None:
     # The same batch again: every event is a duplicate, nothing changes.
     again = send(api, *batch).json()["results"]
     assert {r["status"] for r in again} == {"duplicate"}
+    metrics = api.client.get("/metrics").text
+    assert 'creditline_order_events_total{source="http",status="duplicate"}' in metrics
     assert api.get("platform", f"/v1/accounts/{account_id}").json() == account
 
 

@@ -19,6 +19,7 @@ from creditline.bootstrap import Runtime
 from creditline.domain.hold import HoldStatus
 from creditline.domain.money import Money
 from creditline.entrypoints import event_worker
+from creditline.entrypoints.counters import ORDER_EVENTS
 from creditline.service.verify import verify
 from tests.conftest import World
 
@@ -130,7 +131,7 @@ def test_events_committed_but_not_acknowledged_come_back_as_duplicates(
     account_id = world.open_account(100_000)
     hold = world.authorize(account_id, 30_000, order="o-1")
     bodies = [event("e-1", "shipped", "o-1", 5_000), event("e-2", "shipped", "o-1", 5_000)]
-    duplicates = event_worker.EVENTS.labels("broker", "duplicate")
+    duplicates = ORDER_EVENTS.labels("broker", "duplicate")
     before = duplicates._value.get()
 
     async def scenario() -> None:

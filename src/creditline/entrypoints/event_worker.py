@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from nats.aio.msg import Msg
-from prometheus_client import Counter
 from pydantic import ValidationError
 
 from creditline.adapters import nats_events
@@ -27,6 +26,7 @@ from creditline.bootstrap import Runtime
 from creditline.domain.money import Money
 from creditline.domain.order_events import OrderEvent
 from creditline.entrypoints.api.event_schemas import OrderEventIn
+from creditline.entrypoints.counters import ORDER_EVENTS, count_results
 from creditline.entrypoints.logs import get_logger
 from creditline.service.access import SYSTEM
 from creditline.service.event_ports import DeadLetter
@@ -34,7 +34,6 @@ from creditline.service.order_events import Received, process_events
 from creditline.service.ports import ConflictKind, StoreUnavailable, WriteConflict
 from creditline.service.reconcile import reconcile
 
-EVENTS = Counter("creditline_order_events_total", "Order events handled", ["source", "status"])
 NAK_DELAY_S = 2.0
 FETCH_TIMEOUT_S = 1.0
 
@@ -73,14 +72,13 @@ def handle_batch(runtime: Runtime, parsed: list[Parsed]) -> None:
     bad = [p for p in parsed if p.received is None]
     if bad:
         _dead_letter(runtime, bad, now)
-        EVENTS.labels("broker", "invalid").inc(len(bad))
+        ORDER_EVENTS.labels("broker", "invalid").inc(len(bad))
     good = [p.received for p in parsed if p.received is not None]
     if good:
         results = process_events(
             runtime.uow_factory, lambda careful: runtime.bus.context(SYSTEM, careful=careful), good
         )
-        for result in results:
-            EVENTS.labels("broker", result.status).inc()
+        count_results("broker", results)
 
 
 def _dead_letter(runtime: Runtime, bad: list[Parsed], now: datetime) -> None:

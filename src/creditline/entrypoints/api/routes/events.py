@@ -21,6 +21,7 @@ from creditline.entrypoints.api.event_schemas import (
     ReplayOut,
 )
 from creditline.entrypoints.api.schemas import In
+from creditline.entrypoints.counters import count_results
 from creditline.service.access import Actor, Role, require_role
 from creditline.service.audit import record_action
 from creditline.service.event_ports import DeadLetter
@@ -82,6 +83,7 @@ def report_order_events(
     results = process_events(
         runtime.uow_factory, lambda careful: runtime.bus.context(actor, careful=careful), batch
     )
+    count_results("http", results)
     return OrderEventBatchOut.model_construct(results=[result_out(r) for r in results])
 
 
