@@ -183,3 +183,18 @@ def test_publish_sends_events_to_the_platforms_subject(
             await nats_events.close(client)
 
     assert asyncio.run(stored()) == 1
+
+
+def test_risk_policy_validates_a_file_in_one_line(tmp_path: Path) -> None:
+    from creditline.adapters.risk_policy import default_policy_text  # noqa: PLC0415
+
+    runner = CliRunner()
+    code, output = invoke(runner, "risk", "policy")
+    assert code == 0, output
+    assert "policy default ok · version" in output
+    assert "¥5,000.00" in output  # the standard tier's per-payment limit
+    bad = tmp_path / "policy.toml"
+    bad.write_text(default_policy_text().replace("window_s = 60", "window_s = -1"))
+    code, output = invoke(runner, "risk", "policy", str(bad))
+    assert code == 2
+    one_line_error(output, "velocity.window_s: expected an integer ≥ 1, got -1")

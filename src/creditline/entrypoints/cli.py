@@ -16,7 +16,7 @@ from rich.table import Table
 
 from creditline.adapters.db import migrate
 from creditline.domain.limits import HOLD_TTL_S_DEFAULT
-from creditline.entrypoints import cli_ops, logs
+from creditline.entrypoints import cli_ops, cli_risk, logs
 from creditline.entrypoints.cli_common import fail, load_settings, out, redacted, runtime
 from creditline.service import directory
 from creditline.service.access import Actor, Role
@@ -42,6 +42,7 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(bench_app, name="bench")
 app.add_typer(cli_ops.worker_app, name="worker")
 app.add_typer(cli_ops.events_app, name="events")
+app.add_typer(cli_risk.risk_app, name="risk")
 holds_app.command("reconcile")(cli_ops.holds_reconcile)
 admin_app.command("set-platform")(cli_ops.set_platform)
 admin_app.command("set-merchant-trusted")(cli_ops.set_merchant_trusted)

@@ -1,0 +1,1 @@
+"""Risk control: inputs, policy, rules, the decision pipeline and its explanations (pure)."""

@@ -1,0 +1,198 @@
+"""The risk policy: thresholds by tier, rule settings, shadow mode — one TOML document.
+
+`parse_policy(text)` validates everything on load and names the bad key
+(`tiers.standard.per_transaction_max_fen: expected an integer ≥ 0, got "lots"`); an
+unknown key is an error too, so a typo can never silently switch a rule off. The
+policy's version is the SHA-256 of its text (first 16 hex digits), stored with every
+decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from creditline.domain.money import Money
+from creditline.domain.risk.decision import RiskAction
+
+VERSION_HEX_DIGITS = 16
+
+
+class PolicyError(ValueError):
+    """The policy cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class TierLimits:
+    per_transaction_max: Money
+    day_amount_max: Money
+    day_count_max: int
+    month_amount_max: Money
+    month_count_max: int
+    cash_out_share_max: float
+    """Cash-out-prone goods above this share of the credit limit are declined."""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    version: str
+    tiers: Mapping[str, TierLimits]
+    velocity_window_s: int
+    account_attempts_max: int
+    device_attempts_max: int
+    ip_attempts_max: int
+    travel_speed_kmh_max: float
+    anomaly_history_min: int
+    anomaly_robust_z_max: float
+    cash_out_categories: frozenset[str]
+    decline_run_max: int
+    new_account_age_days: int
+    new_account_restricted_categories: frozenset[str]
+    actions: Mapping[str, RiskAction]
+    """Per rule: the action its hits carry (rules not named keep their default)."""
+    shadow: frozenset[str]
+    """Rules evaluated and logged but never enforced."""
+
+    def limits(self, tier: str) -> TierLimits:
+        found = self.tiers.get(tier)
+        if found is None:
+            raise PolicyError(f"tiers.{tier}: the policy has no tier {tier!r}")
+        return found
+
+
+def _int(where: str, value: Any, minimum: int = 0) -> int:
+    if type(value) is not int or value < minimum:
+        raise PolicyError(f"{where}: expected an integer ≥ {minimum}, got {value!r}")
+    return value
+
+
+def _float(where: str, value: Any, low: float = 0.0, high: float | None = None) -> float:
+    if type(value) not in (int, float) or value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
+        raise PolicyError(f"{where}: expected a number {bound}, got {value!r}")
+    return float(value)
+
+
+def _strings(where: str, value: Any) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise PolicyError(f"{where}: expected a list of non-empty strings, got {value!r}")
+    return frozenset(value)
+
+
+def _table(where: str, value: Any, keys: set[str]) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise PolicyError(f"{where}: expected a table, got {value!r}")
+    unknown = sorted(set(value) - keys)
+    if unknown:
+        raise PolicyError(f"{where}.{unknown[0]}: unknown key (expected one of {sorted(keys)})")
+    missing = sorted(keys - set(value))
+    if missing:
+        raise PolicyError(f"{where}.{missing[0]}: missing")
+    return value
+
+
+TIER_KEYS = {
+    "per_transaction_max_fen",
+    "day_amount_max_fen",
+    "day_count_max",
+    "month_amount_max_fen",
+    "month_count_max",
+    "cash_out_share_max",
+}
+SECTIONS = {
+    "tiers",
+    "velocity",
+    "travel",
+    "anomaly",
+    "cash_out",
+    "declines",
+    "new_account",
+    "actions",
+    "shadow",
+}
+
+
+def _tier(where: str, raw: Any) -> TierLimits:
+    t = _table(where, raw, TIER_KEYS)
+    return TierLimits(
+        per_transaction_max=Money(
+            _int(f"{where}.per_transaction_max_fen", t["per_transaction_max_fen"])
+        ),
+        day_amount_max=Money(_int(f"{where}.day_amount_max_fen", t["day_amount_max_fen"])),
+        day_count_max=_int(f"{where}.day_count_max", t["day_count_max"]),
+        month_amount_max=Money(_int(f"{where}.month_amount_max_fen", t["month_amount_max_fen"])),
+        month_count_max=_int(f"{where}.month_count_max", t["month_count_max"]),
+        cash_out_share_max=_float(f"{where}.cash_out_share_max", t["cash_out_share_max"], 0, 1),
+    )
+
+
+def parse_policy(text: str, rules: frozenset[str]) -> Policy:
+    """Parse and validate a policy; `rules` are the registry's names (for actions, shadow)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError(f"not valid TOML: {error}") from None
+    doc = _table("policy", raw, SECTIONS)
+    tiers_raw = doc["tiers"]
+    if not isinstance(tiers_raw, dict) or not tiers_raw:
+        raise PolicyError("tiers: expected at least one tier table")
+    velocity = _table(
+        "velocity",
+        doc["velocity"],
+        {"window_s", "account_attempts_max", "device_attempts_max", "ip_attempts_max"},
+    )
+    travel = _table("travel", doc["travel"], {"speed_kmh_max"})
+    anomaly = _table("anomaly", doc["anomaly"], {"history_min", "robust_z_max"})
+    cash_out = _table("cash_out", doc["cash_out"], {"categories"})
+    declines = _table("declines", doc["declines"], {"run_max"})
+    new_account = _table("new_account", doc["new_account"], {"age_days", "restricted_categories"})
+    shadow = _table("shadow", doc["shadow"], {"rules"})
+    return Policy(
+        version=hashlib.sha256(text.encode()).hexdigest()[:VERSION_HEX_DIGITS],
+        tiers={name: _tier(f"tiers.{name}", value) for name, value in tiers_raw.items()},
+        velocity_window_s=_int("velocity.window_s", velocity["window_s"], 1),
+        account_attempts_max=_int(
+            "velocity.account_attempts_max", velocity["account_attempts_max"], 1
+        ),
+        device_attempts_max=_int(
+            "velocity.device_attempts_max", velocity["device_attempts_max"], 1
+        ),
+        ip_attempts_max=_int("velocity.ip_attempts_max", velocity["ip_attempts_max"], 1),
+        travel_speed_kmh_max=_float("travel.speed_kmh_max", travel["speed_kmh_max"], 1),
+        anomaly_history_min=_int("anomaly.history_min", anomaly["history_min"], 3),
+        anomaly_robust_z_max=_float("anomaly.robust_z_max", anomaly["robust_z_max"], 1),
+        cash_out_categories=_strings("cash_out.categories", cash_out["categories"]),
+        decline_run_max=_int("declines.run_max", declines["run_max"], 1),
+        new_account_age_days=_int("new_account.age_days", new_account["age_days"]),
+        new_account_restricted_categories=_strings(
+            "new_account.restricted_categories", new_account["restricted_categories"]
+        ),
+        actions=_actions(doc["actions"], rules),
+        shadow=_known_rules("shadow.rules", _strings("shadow.rules", shadow["rules"]), rules),
+    )
+
+
+def _actions(raw: Any, rules: frozenset[str]) -> Mapping[str, RiskAction]:
+    if not isinstance(raw, dict):
+        raise PolicyError(f"actions: expected a table, got {raw!r}")
+    actions = {}
+    for rule, value in raw.items():
+        _known_rules(f"actions.{rule}", frozenset({rule}), rules)
+        try:
+            actions[rule] = RiskAction(value)
+        except ValueError:
+            choices = ", ".join(a.value for a in RiskAction)
+            raise PolicyError(f"actions.{rule}: expected one of {choices}, got {value!r}") from None
+    return actions
+
+
+def _known_rules(where: str, names: frozenset[str], rules: frozenset[str]) -> frozenset[str]:
+    unknown = sorted(names - rules)
+    if unknown:
+        raise PolicyError(
+            f"{where}: no rule named {unknown[0]!r} (rules: {', '.join(sorted(rules))})"
+        )
+    return names

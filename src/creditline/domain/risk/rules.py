@@ -1,0 +1,268 @@
+"""The risk rules: small pure functions in one registry.
+
+A rule reads the context (request, account, features, policy) and returns its hits,
+each with a stable code, the numbers behind it and an action (the rule's default, or
+the policy's `actions.<rule>`). A new rule is one function here, one entry in `RULES`,
+one message in `explain.py` and one test.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from creditline.domain.account import AccountStatus
+from creditline.domain.money import Money
+from creditline.domain.risk.decision import Number, RiskAction, RuleHit
+from creditline.domain.risk.inputs import AccountFacts, Features, Location, PaymentRequest
+from creditline.domain.risk.policy import Policy, TierLimits
+
+EARTH_RADIUS_KM = 6_371.0
+MAD_TO_SIGMA = 1.4826
+"""Scales the median absolute deviation to a standard deviation (normal data)."""
+TRAVEL_TIME_MIN_S = 60.0
+"""Below this, two locations are compared as if a minute apart (no division by ~0)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RiskContext:
+    request: PaymentRequest
+    account: AccountFacts
+    features: Features
+    policy: Policy
+
+    @property
+    def limits(self) -> TierLimits:
+        return self.policy.limits(self.account.tier)
+
+
+Rule = Callable[[RiskContext], list[RuleHit]]
+
+
+def _hit(ctx: RiskContext, rule: str, code: str, default: RiskAction, **numbers: Number) -> RuleHit:
+    action = ctx.policy.actions.get(rule, default)
+    return RuleHit(rule, code, action, numbers, shadow=rule in ctx.policy.shadow)
+
+
+def real_name(ctx: RiskContext) -> list[RuleHit]:
+    if ctx.account.real_name_verified:
+        return []
+    return [_hit(ctx, "real_name", "real_name_required", RiskAction.DECLINE)]
+
+
+def account_status(ctx: RiskContext) -> list[RuleHit]:
+    status = ctx.account.status
+    if status is AccountStatus.ACTIVE:
+        return []
+    return [_hit(ctx, "account_status", f"account_{status.value}", RiskAction.DECLINE)]
+
+
+def per_transaction_limit(ctx: RiskContext) -> list[RuleHit]:
+    limit = ctx.limits.per_transaction_max
+    amount = ctx.request.amount
+    if amount <= limit:
+        return []
+    return [
+        _hit(
+            ctx,
+            "per_transaction_limit",
+            "per_transaction_limit",
+            RiskAction.DECLINE,
+            amount=amount,
+            limit=limit,
+            tier=ctx.account.tier,
+        )
+    ]
+
+
+def period_limits(ctx: RiskContext) -> list[RuleHit]:
+    """Daily and monthly amount and count limits (checked again atomically with the hold)."""
+    f, limits, amount = ctx.features, ctx.limits, ctx.request.amount
+    checks: list[tuple[str, Money | int, Money | int, Money | int]] = [
+        ("daily_amount_limit", f.day_amount, amount, limits.day_amount_max),
+        ("daily_count_limit", f.day_count, 1, limits.day_count_max),
+        ("monthly_amount_limit", f.month_amount, amount, limits.month_amount_max),
+        ("monthly_count_limit", f.month_count, 1, limits.month_count_max),
+    ]
+    hits = []
+    for code, so_far, this, limit in checks:
+        if so_far + this > limit:  # type: ignore[operator]
+            hits.append(
+                _hit(
+                    ctx,
+                    "period_limits",
+                    code,
+                    RiskAction.DECLINE,
+                    so_far=so_far,
+                    this=this,
+                    limit=limit,
+                )
+            )
+    return hits
+
+
+def velocity(ctx: RiskContext) -> list[RuleHit]:
+    p, f = ctx.policy, ctx.features
+    checks = [
+        ("velocity_account", f.account_attempts, p.account_attempts_max, True),
+        ("velocity_device", f.device_attempts, p.device_attempts_max, ctx.request.device_id),
+        ("velocity_ip", f.ip_attempts, p.ip_attempts_max, ctx.request.ip),
+    ]
+    return [
+        _hit(
+            ctx,
+            "velocity",
+            code,
+            RiskAction.DECLINE,
+            attempts=seen + 1,
+            limit=limit,
+            window_s=p.velocity_window_s,
+        )
+        for code, seen, limit, keyed in checks
+        if keyed and seen + 1 > limit
+    ]
+
+
+def distance_km(a: Location, b: Location) -> float:
+    """Great-circle distance (haversine)."""
+    lat1, lat2 = math.radians(a.latitude), math.radians(b.latitude)
+    dlat, dlon = lat2 - lat1, math.radians(b.longitude - a.longitude)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def impossible_travel(ctx: RiskContext) -> list[RuleHit]:
+    here, last = ctx.request.location, ctx.features.last_seen
+    if here is None or last is None:
+        return []
+    km = distance_km(last.location, here)
+    seconds = max(TRAVEL_TIME_MIN_S, (ctx.request.at - last.at) / timedelta(seconds=1))
+    speed = km / (seconds / 3_600)
+    if speed <= ctx.policy.travel_speed_kmh_max:
+        return []
+    return [
+        _hit(
+            ctx,
+            "impossible_travel",
+            "impossible_travel",
+            RiskAction.CHALLENGE,
+            distance_km=round(km, 1),
+            minutes=round(seconds / 60, 1),
+            speed_kmh=round(speed),
+            limit_kmh=round(ctx.policy.travel_speed_kmh_max),
+            city=here.city or "",
+            last_city=last.location.city or "",
+        )
+    ]
+
+
+def new_device_or_city(ctx: RiskContext) -> list[RuleHit]:
+    f, r = ctx.features, ctx.request
+    hits = []
+    if r.device_id and f.known_devices and r.device_id not in f.known_devices:
+        hits.append(_hit(ctx, "new_device_or_city", "new_device", RiskAction.FLAG))
+    city = r.location.city if r.location else None
+    if city and f.known_cities and city not in f.known_cities:
+        hits.append(_hit(ctx, "new_device_or_city", "new_city", RiskAction.FLAG, city=city))
+    return hits
+
+
+def amount_anomaly(ctx: RiskContext) -> list[RuleHit]:
+    """Robust z-score of this amount against the account's own last purchases."""
+    history = [m.fen for m in ctx.features.recent_amounts]
+    if len(history) < ctx.policy.anomaly_history_min:
+        return []
+    median = statistics.median(history)
+    mad = statistics.median(abs(x - median) for x in history)
+    spread = max(MAD_TO_SIGMA * mad, 0.1 * median, 1.0)
+    z = (ctx.request.amount.fen - median) / spread
+    if z <= ctx.policy.anomaly_robust_z_max:
+        return []
+    return [
+        _hit(
+            ctx,
+            "amount_anomaly",
+            "amount_anomaly",
+            RiskAction.CHALLENGE,
+            amount=ctx.request.amount,
+            typical=Money(round(median)),
+            robust_z=round(z, 1),
+            limit=ctx.policy.anomaly_robust_z_max,
+        )
+    ]
+
+
+def _cash_out_items(ctx: RiskContext, categories: frozenset[str]) -> list[str]:
+    r = ctx.request
+    found = {c for c in r.item_categories if c in categories}
+    if r.merchant_category in categories:
+        found.add(r.merchant_category)
+    return sorted(found)
+
+
+def cash_out(ctx: RiskContext) -> list[RuleHit]:
+    items = _cash_out_items(ctx, ctx.policy.cash_out_categories)
+    if not items:
+        return []
+    share = ctx.limits.cash_out_share_max
+    allowed = Money(int(ctx.account.credit_limit.fen * share))
+    if ctx.request.amount <= allowed:
+        return []
+    return [
+        _hit(
+            ctx,
+            "cash_out",
+            "cash_out_goods",
+            RiskAction.DECLINE,
+            amount=ctx.request.amount,
+            allowed=allowed,
+            categories=", ".join(items),
+        )
+    ]
+
+
+def decline_run(ctx: RiskContext) -> list[RuleHit]:
+    run = ctx.features.recent_declines
+    if run < ctx.policy.decline_run_max:
+        return []
+    return [_hit(ctx, "decline_run", "decline_run", RiskAction.CHALLENGE, declines=run)]
+
+
+def new_account(ctx: RiskContext) -> list[RuleHit]:
+    age_days = (ctx.request.at - ctx.account.opened_at) / timedelta(days=1)
+    if age_days >= ctx.policy.new_account_age_days:
+        return []
+    items = _cash_out_items(ctx, ctx.policy.new_account_restricted_categories)
+    if not items:
+        return []
+    return [
+        _hit(
+            ctx,
+            "new_account",
+            "new_account_restricted",
+            RiskAction.DECLINE,
+            days=ctx.policy.new_account_age_days,
+            categories=", ".join(items),
+        )
+    ]
+
+
+RULES: Mapping[str, Rule] = {
+    "real_name": real_name,
+    "account_status": account_status,
+    "per_transaction_limit": per_transaction_limit,
+    "period_limits": period_limits,
+    "velocity": velocity,
+    "impossible_travel": impossible_travel,
+    "new_device_or_city": new_device_or_city,
+    "amount_anomaly": amount_anomaly,
+    "cash_out": cash_out,
+    "decline_run": decline_run,
+    "new_account": new_account,
+}
+"""Every rule, in evaluation order. Names are what the policy's `actions` and `shadow` use."""
+
+RULE_NAMES = frozenset(RULES)

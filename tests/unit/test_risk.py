@@ -1,0 +1,290 @@
+"""Risk rules, policy validation, the pipeline and explanations (pure, no database)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from creditline.adapters.risk_policy import PolicySource, default_policy_text, load_policy
+from creditline.domain.account import AccountStatus
+from creditline.domain.money import Money
+from creditline.domain.risk.decision import RiskAction, RuleHit
+from creditline.domain.risk.explain import CATALOGUE, LANGUAGES, choose_language, explain
+from creditline.domain.risk.inputs import AccountFacts, Features, Location, PaymentRequest, Seen
+from creditline.domain.risk.pipeline import evaluate
+from creditline.domain.risk.policy import PolicyError, parse_policy
+from creditline.domain.risk.rules import RULE_NAMES, RULES, RiskContext, distance_km
+from tests.conftest import START
+
+POLICY = load_policy()
+SHANGHAI = Location(31.2304, 121.4737, "Shanghai")
+BEIJING = Location(39.9042, 116.4074, "Beijing")
+
+
+def ctx(
+    amount: int = 10_000,
+    *,
+    request: dict[str, object] | None = None,
+    account: dict[str, object] | None = None,
+    features: Features | None = None,
+    policy_text: str | None = None,
+) -> RiskContext:
+    base_request = PaymentRequest(
+        amount=Money(amount), merchant_id="mer_one", at=START, device_id="dev-1", ip="10.0.0.1"
+    )
+    base_account = AccountFacts(
+        status=AccountStatus.ACTIVE,
+        tier="standard",
+        real_name_verified=True,
+        opened_at=START - timedelta(days=365),
+        credit_limit=Money(1_000_000),
+        used=Money(0),
+        locked=Money(0),
+    )
+    policy = POLICY if policy_text is None else parse_policy(policy_text, RULE_NAMES)
+    return RiskContext(
+        replace(base_request, **(request or {})),  # type: ignore[arg-type]
+        replace(base_account, **(account or {})),  # type: ignore[arg-type]
+        features or Features(),
+        policy,
+    )
+
+
+def codes(context: RiskContext) -> list[str]:
+    return [hit.code for hit in evaluate(context).hits]
+
+
+def test_an_ordinary_payment_passes_every_rule() -> None:
+    decision = evaluate(ctx())
+    assert (decision.action, decision.hits) == (RiskAction.APPROVE, ())
+    assert decision.policy_version == POLICY.version
+
+
+@pytest.mark.parametrize(
+    ("context", "code", "action"),
+    [
+        (ctx(account={"real_name_verified": False}), "real_name_required", RiskAction.DECLINE),
+        (ctx(account={"status": AccountStatus.FROZEN}), "account_frozen", RiskAction.DECLINE),
+        (ctx(account={"status": AccountStatus.CLOSED}), "account_closed", RiskAction.DECLINE),
+        (ctx(620_000), "per_transaction_limit", RiskAction.DECLINE),
+        (
+            ctx(100_000, features=Features(day_amount=Money(950_000))),
+            "daily_amount_limit",
+            RiskAction.DECLINE,
+        ),
+        (ctx(features=Features(day_count=30)), "daily_count_limit", RiskAction.DECLINE),
+        (
+            ctx(features=Features(month_amount=Money(2_995_000))),
+            "monthly_amount_limit",
+            RiskAction.DECLINE,
+        ),
+        (ctx(features=Features(month_count=200)), "monthly_count_limit", RiskAction.DECLINE),
+        (ctx(features=Features(account_attempts=5)), "velocity_account", RiskAction.DECLINE),
+        (ctx(features=Features(device_attempts=8)), "velocity_device", RiskAction.DECLINE),
+        (ctx(features=Features(ip_attempts=20)), "velocity_ip", RiskAction.DECLINE),
+        (
+            ctx(
+                request={"location": SHANGHAI},
+                features=Features(last_seen=Seen(START - timedelta(minutes=30), BEIJING)),
+            ),
+            "impossible_travel",
+            RiskAction.CHALLENGE,
+        ),
+        (ctx(features=Features(known_devices=frozenset({"dev-0"}))), "new_device", RiskAction.FLAG),
+        (
+            ctx(
+                request={"location": SHANGHAI},
+                features=Features(known_cities=frozenset({"Beijing"})),
+            ),
+            "new_city",
+            RiskAction.FLAG,
+        ),
+        (
+            ctx(
+                90_000,
+                features=Features(
+                    recent_amounts=tuple(Money(f) for f in (5_000, 6_000, 5_500, 7_000, 6_500))
+                ),
+            ),
+            "amount_anomaly",
+            RiskAction.CHALLENGE,
+        ),
+        (
+            ctx(350_000, request={"item_categories": ("gift_card",)}),
+            "cash_out_goods",
+            RiskAction.DECLINE,
+        ),
+        (ctx(features=Features(recent_declines=3)), "decline_run", RiskAction.CHALLENGE),
+        (
+            ctx(
+                1_000,
+                request={"merchant_category": "top_up"},
+                account={"opened_at": START - timedelta(days=3)},
+            ),
+            "new_account_restricted",
+            RiskAction.DECLINE,
+        ),
+    ],
+)
+def test_each_rule_fires_with_its_code_and_action(
+    context: RiskContext, code: str, action: RiskAction
+) -> None:
+    hits = [hit for hit in evaluate(context).hits if hit.code == code]
+    assert len(hits) == 1, codes(context)
+    assert hits[0].action is action
+
+
+def test_limits_are_inclusive_and_by_tier() -> None:
+    assert codes(ctx(500_000)) == []  # exactly the standard per-payment limit
+    assert codes(ctx(500_001)) == ["per_transaction_limit"]
+    assert codes(ctx(150_000, account={"tier": "new"})) == ["per_transaction_limit"]
+    assert codes(ctx(1_500_000, account={"tier": "premium"})) == []
+    assert codes(ctx(features=Features(account_attempts=4))) == []  # the 5th attempt is allowed
+
+
+def test_the_strictest_enforced_action_wins_and_every_hit_is_kept() -> None:
+    context = ctx(
+        620_000,
+        features=Features(recent_declines=3, known_devices=frozenset({"dev-0"})),
+    )
+    decision = evaluate(context)
+    assert decision.action is RiskAction.DECLINE
+    assert sorted(h.code for h in decision.hits) == [
+        "decline_run",
+        "new_device",
+        "per_transaction_limit",
+    ]
+    assert [h.code for h in decision.deciding] == ["per_transaction_limit"]
+
+
+def test_shadow_rules_are_evaluated_but_never_enforced() -> None:
+    text = default_policy_text().replace("rules = []", 'rules = ["per_transaction_limit"]')
+    decision = evaluate(ctx(620_000, policy_text=text))
+    assert decision.action is RiskAction.APPROVE
+    [hit] = decision.hits
+    assert (hit.code, hit.shadow) == ("per_transaction_limit", True)
+    assert decision.policy_version != POLICY.version
+
+
+def test_the_policy_can_change_a_rules_action() -> None:
+    text = default_policy_text().replace(
+        "[actions]\n", '[actions]\nnew_device_or_city = "challenge"\n'
+    )
+    context = ctx(features=Features(known_devices=frozenset({"dev-0"})), policy_text=text)
+    assert evaluate(context).action is RiskAction.CHALLENGE
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            ("per_transaction_max_fen = 500000", 'per_transaction_max_fen = "lots"'),
+            "tiers.standard.per_transaction_max_fen: expected an integer",
+        ),
+        (
+            ("[velocity]\n", "[velocity]\nwindow_minutes = 3\n"),
+            "velocity.window_minutes: unknown key",
+        ),
+        (("speed_kmh_max = 900", ""), "travel.speed_kmh_max: missing"),
+        (
+            ("cash_out_share_max = 0.3", "cash_out_share_max = 1.5"),
+            "tiers.standard.cash_out_share_max: expected a number between 0",
+        ),
+        (
+            ("[actions]\n", '[actions]\nvelocity = "block"\n'),
+            "actions.velocity: expected one of approve",
+        ),
+        (
+            ("[actions]\n", '[actions]\nvelocty = "decline"\n'),
+            "actions.velocty: no rule named 'velocty'",
+        ),
+        (("rules = []", 'rules = ["nope"]'), "shadow.rules: no rule named 'nope'"),
+        (("[tiers.new]", "[tiers.new"), "not valid TOML"),
+    ],
+)
+def test_a_bad_policy_is_refused_naming_the_key(edit: tuple[str, str], message: str) -> None:
+    text = default_policy_text()
+    assert edit[0] in text
+    with pytest.raises(PolicyError, match=message.replace("(", r"\(")):
+        parse_policy(text.replace(edit[0], edit[1], 1), RULE_NAMES)
+
+
+def test_an_unknown_tier_is_a_clear_error() -> None:
+    with pytest.raises(PolicyError, match=r"tiers\.gold: the policy has no tier 'gold'"):
+        evaluate(ctx(account={"tier": "gold"}))
+
+
+def test_a_policy_file_is_reloaded_when_it_changes_and_a_bad_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(default_policy_text())
+    source = PolicySource(path)
+    first = source.current()
+    assert source.current() is first  # unchanged file: not re-read
+    path.write_text(default_policy_text().replace("run_max = 3", "run_max = 5"))
+    second = source.current()
+    assert (second.decline_run_max, second.version != first.version) == (5, True)
+    path.write_text(default_policy_text().replace("run_max = 3", "run_max = 0"))
+    assert source.current() is second  # refused: the policy in force stays
+    assert source.last_error is not None
+    assert "declines.run_max: expected an integer ≥ 1" in source.last_error
+    with pytest.raises(PolicyError, match="No such file"):
+        load_policy(tmp_path / "missing.toml")
+
+
+def test_every_code_has_both_languages_with_formatted_numbers() -> None:
+    fired: dict[str, RuleHit] = {}
+    for context in (
+        ctx(620_000),
+        ctx(350_000, request={"item_categories": ("gift_card",)}),
+        ctx(features=Features(recent_declines=4)),
+    ):
+        fired |= {hit.code: hit for hit in evaluate(context).hits}
+    hit = fired["per_transaction_limit"]
+    assert (
+        explain(hit, "en").message
+        == "The per-payment limit is ¥5,000.00; this payment is ¥6,200.00."
+    )
+    assert explain(hit, "zh-CN").message == "单笔支付限额为¥5,000.00，本次支付¥6,200.00。"
+    assert "installments" in explain(hit, "en").remedy
+    assert "¥3,000.00" in explain(fired["cash_out_goods"], "en").message
+    for code, texts in CATALOGUE.items():
+        assert set(texts) == set(LANGUAGES), code
+        for text in texts.values():
+            assert text.message, code
+            assert text.remedy, code
+
+
+def test_every_code_a_rule_can_produce_is_in_the_catalogue() -> None:
+    rules = Path(__file__).resolve().parents[2] / "src/creditline/domain/risk/rules.py"
+    source = rules.read_text()
+    produced = set(re.findall(r'_hit\(\s*ctx,\s*"[a-z_]+",\s*"([a-z_]+)"', source))
+    produced |= set(re.findall(r'\(\s*"([a-z_]+)",\s*f\.', source))  # period and velocity
+    produced |= {f"account_{s.value}" for s in AccountStatus if s is not AccountStatus.ACTIVE}
+    assert {"per_transaction_limit", "daily_amount_limit", "velocity_ip"} <= produced
+    assert produced <= set(CATALOGUE), sorted(produced - set(CATALOGUE))
+    assert set(RULES) == RULE_NAMES
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        (None, "zh-CN"),
+        ("en-US,en;q=0.9", "en"),
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"),
+        ("fr-FR, en;q=0.5", "en"),
+        ("fr", "zh-CN"),
+    ],
+)
+def test_the_language_follows_accept_language(header: str | None, language: str) -> None:
+    assert choose_language(header) == language
+
+
+def test_distance_between_shanghai_and_beijing() -> None:
+    assert 1_060 < distance_km(SHANGHAI, BEIJING) < 1_075
+    assert distance_km(SHANGHAI, SHANGHAI) == 0
