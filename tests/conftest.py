@@ -101,6 +101,23 @@ def nats_url() -> str:
     return NATS_URL
 
 
+REDIS_URL = os.environ.get("CREDITLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The local Redis; tests needing it skip without it, except in CI."""
+    parsed = urlsplit(REDIS_URL)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=3).close()
+    except OSError as error:
+        problem = f"Redis at {parsed.hostname}:{parsed.port} is not reachable: {error}"
+        if IN_CI:
+            pytest.fail(f"CI=true requires Redis: {problem}")
+        pytest.skip(f"{problem} (set CI=true to make this a failure)")
+    return REDIS_URL
+
+
 @pytest.fixture
 def topology(nats_url: str) -> Iterator[nats_events.Topology]:
     """A NATS namespace of this test's own (stream, subjects, durable), deleted after."""

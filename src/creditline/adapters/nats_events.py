@@ -109,7 +109,9 @@ async def subscribe(
 async def fetch(sub: JetStreamContext.PullSubscription, batch: int, timeout_s: float) -> list[Msg]:
     try:
         return await sub.fetch(batch=batch, timeout=timeout_s)
-    except nats.errors.TimeoutError:
+    except TimeoutError:
+        # nats.errors.TimeoutError, and (under load) a bare asyncio timeout from inside
+        # nats-py's fetch: both mean "nothing came", never a reason to stop the worker.
         return []
 
 

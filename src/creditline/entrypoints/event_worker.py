@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from pydantic import ValidationError
 
 from creditline.adapters import nats_events
@@ -118,7 +119,12 @@ async def run(runtime: Runtime, *, stop: asyncio.Event) -> None:
     log.info("worker_started", nats=settings.nats_url, batch=settings.event_batch_size)
     try:
         while not stop.is_set():
-            messages = await nats_events.fetch(sub, settings.event_batch_size, FETCH_TIMEOUT_S)
+            try:
+                messages = await nats_events.fetch(sub, settings.event_batch_size, FETCH_TIMEOUT_S)
+            except NatsError as error:  # e.g. reconnecting: the client retries, so do we
+                log.warning("fetch_failed", error=str(error))
+                await asyncio.sleep(NAK_DELAY_S)
+                continue
             if messages:
                 await _apply(runtime, messages, topology)
             if settings.reconcile_interval_s > 0 and time.monotonic() >= next_reconcile:

@@ -332,3 +332,15 @@ outbox = Table(
     ),
 )
 """Notifications, written in the same transaction as the change they announce."""
+
+risk_observation = Table(
+    "risk_observation",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("key", String(200), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("tag", String(200), nullable=True),
+    Index("ix_risk_observation_key_at", "key", "at"),
+)
+"""Keyed observations behind the risk features (attempts, purchases, places, devices)."""

@@ -1,0 +1,88 @@
+"""One suite for both feature stores: the database (SQLite, PostgreSQL) and Redis.
+
+Same observations in, same answers out — windows, last N, ties, pruning — so a
+deployment can switch stores without changing a decision.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import create_engine
+
+from creditline.adapters.features import RedisFeatureStore, SqlFeatureStore
+from creditline.service.features import FeatureStore, Observation, Window, summarize
+from tests.conftest import START, truncate_all
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("redis", marks=pytest.mark.redis),
+    ]
+)
+def store(request: pytest.FixtureRequest) -> Iterator[FeatureStore]:
+    if request.param == "redis":
+        redis_store = RedisFeatureStore.from_url(
+            request.getfixturevalue("redis_url"), prefix=f"test:{uuid.uuid4().hex}:"
+        )
+        yield redis_store
+        redis_store.prune(START + timedelta(days=3650))
+        redis_store.close()
+        return
+    if request.param == "sqlite":
+        url = request.getfixturevalue("sqlite_url")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        truncate_all(url)
+    engine = create_engine(url)
+    yield SqlFeatureStore(engine)
+    engine.dispose()
+
+
+def at(minutes: float) -> Observation:
+    return Observation(START + timedelta(minutes=minutes))
+
+
+def test_windows_count_sum_and_distinct(store: FeatureStore) -> None:
+    for minute, amount, tag in [(0, 100, "dev-a"), (5, 250, "dev-b"), (9, 50, "dev-a")]:
+        store.record("acct:1:purchase", Observation(START + timedelta(minutes=minute), amount, tag))
+    store.record("acct:2:purchase", Observation(START, 999, "dev-z"))
+    window = summarize(store.since("acct:1:purchase", START + timedelta(minutes=5)))
+    assert window == Window(2, 300, 2, START + timedelta(minutes=9))
+    everything = summarize(store.since("acct:1:purchase", START - timedelta(days=1)))
+    assert (everything.count, everything.total, everything.distinct) == (3, 400, 2)
+    assert summarize(store.since("acct:9:purchase", START)) == Window(0, 0, 0, None)
+
+
+def test_latest_is_newest_first_and_bounded(store: FeatureStore) -> None:
+    for minute in range(8):
+        store.record("acct:1:purchase", Observation(START + timedelta(minutes=minute), minute))
+    assert [o.amount for o in store.latest("acct:1:purchase", 3)] == [7, 6, 5]
+    assert len(store.latest("acct:1:purchase", 1_000)) == 8
+    assert store.latest("nobody", 5) == []
+
+
+def test_equal_observations_are_all_kept(store: FeatureStore) -> None:
+    for _ in range(3):
+        store.record("ip:10.0.0.1:attempt", at(1))
+    assert summarize(store.since("ip:10.0.0.1:attempt", START)).count == 3
+
+
+def test_window_start_is_inclusive_and_times_round_trip(store: FeatureStore) -> None:
+    exact = START + timedelta(seconds=30, microseconds=123_456)
+    store.record("acct:1:attempt", Observation(exact, 0, "x"))
+    [found] = store.since("acct:1:attempt", exact)
+    assert found == Observation(exact, 0, "x")
+    assert store.since("acct:1:attempt", exact + timedelta(microseconds=1)) == []
+
+
+def test_pruning_forgets_old_observations_only(store: FeatureStore) -> None:
+    store.record("acct:1:attempt", at(0))
+    store.record("acct:1:attempt", at(60))
+    assert store.prune(START + timedelta(minutes=30)) == 1
+    assert store.latest("acct:1:attempt", 10) == [at(60)]
