@@ -198,3 +198,27 @@ def test_risk_policy_validates_a_file_in_one_line(tmp_path: Path) -> None:
     code, output = invoke(runner, "risk", "policy", str(bad))
     assert code == 2
     one_line_error(output, "velocity.window_s: expected an integer ≥ 1, got -1")
+
+
+def test_simulate_then_backtest_two_policies(tmp_path: Path) -> None:
+    from creditline.adapters.risk_policy import default_policy_text  # noqa: PLC0415
+
+    runner = CliRunner()
+    traffic = tmp_path / "traffic.jsonl"
+    code, output = invoke(
+        runner, "simulate", "--out", str(traffic), "--users", "200", "--days", "10"
+    )
+    assert code == 0, output
+    assert re.search(r"wrote [\d,]+ payments \([\d,]+ fraud\)", output), output
+    looser = tmp_path / "looser.toml"
+    looser.write_text(default_policy_text().replace("rules = []", 'rules = ["burst"]'))
+    code, output = invoke(runner, "risk", "backtest", str(traffic), "--compare", str(looser))
+    assert code == 0, output
+    stopped = next(line for line in output.splitlines() if line.startswith("fraud stopped"))
+    first, second, change = re.findall(r"[-+]?\d+\.\d\d", stopped)
+    assert float(first) > float(second)  # the burst rule stops fraud the looser one lets by
+    assert float(change) < 0
+    assert "velocity_burst precision" in output
+    code, output = invoke(runner, "risk", "backtest", str(looser))
+    assert code == 2
+    one_line_error(output, "not a traffic file")

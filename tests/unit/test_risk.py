@@ -83,9 +83,9 @@ def test_an_ordinary_payment_passes_every_rule() -> None:
             RiskAction.DECLINE,
         ),
         (ctx(features=Features(month_count=200)), "monthly_count_limit", RiskAction.DECLINE),
-        (ctx(features=Features(account_attempts=5)), "velocity_account", RiskAction.DECLINE),
-        (ctx(features=Features(device_attempts=8)), "velocity_device", RiskAction.DECLINE),
-        (ctx(features=Features(ip_attempts=20)), "velocity_ip", RiskAction.DECLINE),
+        (ctx(features=Features(account_attempts=3)), "velocity_account", RiskAction.DECLINE),
+        (ctx(features=Features(device_attempts=5)), "velocity_device", RiskAction.DECLINE),
+        (ctx(features=Features(ip_attempts=10)), "velocity_ip", RiskAction.DECLINE),
         (
             ctx(
                 request={"location": SHANGHAI},
@@ -121,13 +121,14 @@ def test_an_ordinary_payment_passes_every_rule() -> None:
         (ctx(features=Features(recent_declines=3)), "decline_run", RiskAction.CHALLENGE),
         (
             ctx(
-                1_000,
+                30_000,
                 request={"merchant_category": "top_up"},
                 account={"opened_at": START - timedelta(days=3)},
             ),
             "new_account_restricted",
             RiskAction.DECLINE,
         ),
+        (ctx(features=Features(account_burst_attempts=1)), "velocity_burst", RiskAction.CHALLENGE),
     ],
 )
 def test_each_rule_fires_with_its_code_and_action(
@@ -143,7 +144,10 @@ def test_limits_are_inclusive_and_by_tier() -> None:
     assert codes(ctx(500_001)) == ["per_transaction_limit"]
     assert codes(ctx(150_000, account={"tier": "new"})) == ["per_transaction_limit"]
     assert codes(ctx(1_500_000, account={"tier": "premium"})) == []
-    assert codes(ctx(features=Features(account_attempts=4))) == []  # the 5th attempt is allowed
+    assert codes(ctx(features=Features(account_attempts=2))) == []  # the 3rd attempt is allowed
+    young: dict[str, object] = {"merchant_category": "gift_card"}
+    opened: dict[str, object] = {"opened_at": START - timedelta(days=3)}
+    assert codes(ctx(20_000, request=young, account=opened)) == []  # up to ¥200.00 allowed
 
 
 def test_the_strictest_enforced_action_wins_and_every_hit_is_kept() -> None:
@@ -190,6 +194,10 @@ def test_the_policy_can_change_a_rules_action() -> None:
             "velocity.window_minutes: unknown key",
         ),
         (("speed_kmh_max = 900", ""), "travel.speed_kmh_max: missing"),
+        (
+            ("burst_attempts_max = 1", "burst_attempts_max = 0"),
+            "velocity.burst_attempts_max: expected an integer ≥ 1",
+        ),
         (
             ("cash_out_share_max = 0.3", "cash_out_share_max = 1.5"),
             "tiers.standard.cash_out_share_max: expected a number between 0",

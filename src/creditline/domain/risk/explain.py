@@ -92,6 +92,13 @@ CATALOGUE: Mapping[str, Mapping[str, Text]] = {
         ),
         "zh-CN": Text("支付尝试过于频繁：{window_s}秒内{attempts}次。", "请稍候一分钟再试。"),
     },
+    "velocity_burst": {
+        "en": Text(
+            "{attempts} payment attempts within {window_s} seconds.",
+            "Confirm it is you with the verification code.",
+        ),
+        "zh-CN": Text("{window_s}秒内发起了{attempts}次支付。", "请通过验证码确认是本人操作。"),
+    },
     "velocity_device": {
         "en": Text("Too many payment attempts from this device.", "Wait a minute and try again."),
         "zh-CN": Text("该设备支付尝试过于频繁。", "请稍候一分钟再试。"),
@@ -152,12 +159,13 @@ CATALOGUE: Mapping[str, Mapping[str, Text]] = {
     },
     "new_account_restricted": {
         "en": Text(
-            "{categories} cannot be bought in the first {days} days of a credit line.",
-            "Try again once your line is {days} days old, or pay another way.",
+            "In the first {days} days of a credit line, {categories} are limited to {allowed}.",
+            "Pay at most {allowed}, try again once your line is {days} days old, "
+            "or pay another way.",
         ),
         "zh-CN": Text(
-            "开通额度{days}天内不能购买{categories}类商品。",
-            "请在开通满{days}天后再试，或使用其他支付方式。",
+            "开通额度{days}天内，{categories}类商品单笔限额{allowed}。",
+            "请将金额降至{allowed}以内、开通满{days}天后再试，或使用其他支付方式。",
         ),
     },
 }

@@ -73,6 +73,8 @@ class Features:
     device_attempts: int = 0
     ip_attempts: int = 0
     """Attempts within the policy's velocity window, this one not included."""
+    account_burst_attempts: int = 0
+    """The account's attempts within the (short) burst window, this one not included."""
     recent_declines: int = 0
     """Declines in a row, most recent first, until the last approval."""
     last_seen: Seen | None = None

@@ -44,6 +44,9 @@ class Policy:
     account_attempts_max: int
     device_attempts_max: int
     ip_attempts_max: int
+    burst_window_s: int
+    burst_attempts_max: int
+    """More attempts than this within `burst_window_s` seconds: a script, or a verify."""
     travel_speed_kmh_max: float
     anomaly_history_min: int
     anomaly_robust_z_max: float
@@ -51,6 +54,8 @@ class Policy:
     decline_run_max: int
     new_account_age_days: int
     new_account_restricted_categories: frozenset[str]
+    new_account_restricted_above: Money
+    """Young accounts may buy restricted goods up to this amount."""
     actions: Mapping[str, RiskAction]
     """Per rule: the action its hits carry (rules not named keep their default)."""
     shadow: frozenset[str]
@@ -142,13 +147,24 @@ def parse_policy(text: str, rules: frozenset[str]) -> Policy:
     velocity = _table(
         "velocity",
         doc["velocity"],
-        {"window_s", "account_attempts_max", "device_attempts_max", "ip_attempts_max"},
+        {
+            "window_s",
+            "account_attempts_max",
+            "device_attempts_max",
+            "ip_attempts_max",
+            "burst_window_s",
+            "burst_attempts_max",
+        },
     )
     travel = _table("travel", doc["travel"], {"speed_kmh_max"})
     anomaly = _table("anomaly", doc["anomaly"], {"history_min", "robust_z_max"})
     cash_out = _table("cash_out", doc["cash_out"], {"categories"})
     declines = _table("declines", doc["declines"], {"run_max"})
-    new_account = _table("new_account", doc["new_account"], {"age_days", "restricted_categories"})
+    new_account = _table(
+        "new_account",
+        doc["new_account"],
+        {"age_days", "restricted_categories", "restricted_above_fen"},
+    )
     shadow = _table("shadow", doc["shadow"], {"rules"})
     return Policy(
         version=hashlib.sha256(text.encode()).hexdigest()[:VERSION_HEX_DIGITS],
@@ -161,6 +177,8 @@ def parse_policy(text: str, rules: frozenset[str]) -> Policy:
             "velocity.device_attempts_max", velocity["device_attempts_max"], 1
         ),
         ip_attempts_max=_int("velocity.ip_attempts_max", velocity["ip_attempts_max"], 1),
+        burst_window_s=_int("velocity.burst_window_s", velocity["burst_window_s"], 1),
+        burst_attempts_max=_int("velocity.burst_attempts_max", velocity["burst_attempts_max"], 1),
         travel_speed_kmh_max=_float("travel.speed_kmh_max", travel["speed_kmh_max"], 1),
         anomaly_history_min=_int("anomaly.history_min", anomaly["history_min"], 3),
         anomaly_robust_z_max=_float("anomaly.robust_z_max", anomaly["robust_z_max"], 1),
@@ -169,6 +187,9 @@ def parse_policy(text: str, rules: frozenset[str]) -> Policy:
         new_account_age_days=_int("new_account.age_days", new_account["age_days"]),
         new_account_restricted_categories=_strings(
             "new_account.restricted_categories", new_account["restricted_categories"]
+        ),
+        new_account_restricted_above=Money(
+            _int("new_account.restricted_above_fen", new_account["restricted_above_fen"])
         ),
         actions=_actions(doc["actions"], rules),
         shadow=_known_rules("shadow.rules", _strings("shadow.rules", shadow["rules"]), rules),

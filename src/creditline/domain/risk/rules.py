@@ -126,6 +126,23 @@ def velocity(ctx: RiskContext) -> list[RuleHit]:
     ]
 
 
+def burst(ctx: RiskContext) -> list[RuleHit]:
+    """Attempts seconds apart on one account: scripts do that, people rarely (verify)."""
+    p, seen = ctx.policy, ctx.features.account_burst_attempts
+    if seen + 1 <= p.burst_attempts_max:
+        return []
+    return [
+        _hit(
+            ctx,
+            "burst",
+            "velocity_burst",
+            RiskAction.CHALLENGE,
+            attempts=seen + 1,
+            window_s=p.burst_window_s,
+        )
+    ]
+
+
 def distance_km(a: Location, b: Location) -> float:
     """Great-circle distance (haversine)."""
     lat1, lat2 = math.radians(a.latitude), math.radians(b.latitude)
@@ -235,6 +252,8 @@ def new_account(ctx: RiskContext) -> list[RuleHit]:
     age_days = (ctx.request.at - ctx.account.opened_at) / timedelta(days=1)
     if age_days >= ctx.policy.new_account_age_days:
         return []
+    if ctx.request.amount <= ctx.policy.new_account_restricted_above:
+        return []
     items = _cash_out_items(ctx, ctx.policy.new_account_restricted_categories)
     if not items:
         return []
@@ -246,6 +265,7 @@ def new_account(ctx: RiskContext) -> list[RuleHit]:
             RiskAction.DECLINE,
             days=ctx.policy.new_account_age_days,
             categories=", ".join(items),
+            allowed=ctx.policy.new_account_restricted_above,
         )
     ]
 
@@ -256,6 +276,7 @@ RULES: Mapping[str, Rule] = {
     "per_transaction_limit": per_transaction_limit,
     "period_limits": period_limits,
     "velocity": velocity,
+    "burst": burst,
     "impossible_travel": impossible_travel,
     "new_device_or_city": new_device_or_city,
     "amount_anomaly": amount_anomaly,

@@ -1,0 +1,1 @@
+"""Risk policy evaluation: a seeded traffic simulator and a backtest."""
