@@ -42,8 +42,7 @@ def report(results: list[Result]) -> list[str]:
     for code in codes:
         for name, metric in (("precision", "p"), ("recall", "r")):
             values = [
-                (r.score(code).precision if metric == "p" else r.rule_recall(code))
-                for r in results
+                (r.score(code).precision if metric == "p" else r.rule_recall(code)) for r in results
             ]
             row(f"  {code} {name}", values)
     return lines
