@@ -96,10 +96,14 @@ def test_broker_events_apply_once_in_any_order_and_bad_ones_are_dead_lettered(
         client, js = await nats_events.connect(rt.settings.nats_url, topology)
         try:
             await nats_events.publish(js, topology, "plat_test", bodies)
+            stranger = event("e-9", "cancelled", "o-1")
+            await nats_events.publish(js, topology, "plat_nobody", [stranger])
+            await nats_events.publish(js, topology, "p" * 60, [stranger])
 
             async def done() -> bool:
                 applied = await asyncio.to_thread(count, rt, order_event)
-                return applied == 4 and await settled(js, topology)
+                letters = await asyncio.to_thread(count, rt, dead_letter)
+                return applied == 4 and letters == 4 and await settled(js, topology)
 
             await run_worker_until(rt, done)
         finally:
@@ -117,7 +121,13 @@ def test_broker_events_apply_once_in_any_order_and_bad_ones_are_dead_lettered(
         Money(20_000),
     )
     assert two.status is HoldStatus.RELEASED
-    assert sorted(letter.reason for letter in letters) == ["invalid_message", "unknown_order"]
+    assert sorted(letter.reason for letter in letters) == [
+        "invalid_message",
+        "invalid_message",
+        "invalid_message",
+        "unknown_order",
+    ]
+    assert {letter.platform_id for letter in letters} == {"plat_test", "plat_nobody", None}
     account = world.account(account_id)
     assert (account.used, account.locked) == (Money(10_000), Money(0))
     assert verify(rt.uow_factory).ok

@@ -36,6 +36,8 @@ from creditline.service.ports import ConflictKind, StoreUnavailable, WriteConfli
 from creditline.service.reconcile import reconcile
 
 NAK_DELAY_S = 2.0
+PLATFORM_ID_LENGTH_MAX = 40
+"""As stored (`platform.id`); a longer subject token cannot name a platform."""
 FETCH_TIMEOUT_S = 1.0
 
 log = get_logger("creditline.worker")
@@ -70,6 +72,7 @@ def parse(message: Msg, now: datetime, topology: nats_events.Topology) -> Parsed
 def handle_batch(runtime: Runtime, parsed: list[Parsed]) -> None:
     """Blocking: apply what parsed, dead-letter what did not (runs off the event loop)."""
     now = runtime.clock.now()
+    parsed = _known_platforms(runtime, parsed)
     bad = [p for p in parsed if p.received is None]
     if bad:
         _dead_letter(runtime, bad, now)
@@ -82,6 +85,22 @@ def handle_batch(runtime: Runtime, parsed: list[Parsed]) -> None:
         count_results("broker", results)
 
 
+def _known_platforms(runtime: Runtime, parsed: list[Parsed]) -> list[Parsed]:
+    """A subject naming no platform we know makes the message invalid (not a crash loop)."""
+    with runtime.uow_factory(write=False) as uow:
+        known = {
+            pid: uow.directory.get_platform(pid) is not None
+            for pid in {p.received.event.platform_id for p in parsed if p.received is not None}
+            if len(pid) <= PLATFORM_ID_LENGTH_MAX
+        }
+    return [
+        p
+        if p.received is None or known.get(p.received.event.platform_id, False)
+        else Parsed(p.message, None, f"no platform {p.received.event.platform_id[:80]!r}")
+        for p in parsed
+    ]
+
+
 def _dead_letter(runtime: Runtime, bad: list[Parsed], now: datetime) -> None:
     """Keep malformed messages for operators (a redelivered one is already kept)."""
     for item in bad:
@@ -89,6 +108,8 @@ def _dead_letter(runtime: Runtime, bad: list[Parsed], now: datetime) -> None:
             platform_id = nats_events.Topology(runtime.settings.nats_namespace).platform_of(
                 item.message.subject
             )
+            if platform_id is not None and len(platform_id) > PLATFORM_ID_LENGTH_MAX:
+                platform_id = None
             sequence = item.message.metadata.sequence.stream
             uow.dead_letters.add(
                 DeadLetter(
