@@ -219,6 +219,9 @@ def test_simulate_then_backtest_two_policies(tmp_path: Path) -> None:
     assert float(first) > float(second)  # the burst rule stops fraud the looser one lets by
     assert float(change) < 0
     assert "velocity_burst precision" in output
+    latency = re.search(r"pipeline only \(\w+\): p50 (\d+) µs, p99 (\d+) µs", output)
+    assert latency is not None, output
+    assert 0 < int(latency.group(1)) <= int(latency.group(2))
     code, output = invoke(runner, "risk", "backtest", str(looser))
     assert code == 2
     one_line_error(output, "not a traffic file")

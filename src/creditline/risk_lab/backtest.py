@@ -12,6 +12,7 @@ are challenged, and each rule's precision and recall.
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -49,6 +50,8 @@ class MemoryFeatures:
     devices: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     cities: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     declines: Counter[str] = field(default_factory=Counter)
+    pipeline_ns: list[int] = field(default_factory=list)
+    """How long each `evaluate` took (the pipeline alone, features given)."""
 
     def _attempts(self, key: str, now: datetime) -> int:
         seen = self.attempts[key]
@@ -119,7 +122,10 @@ def decide(policy: Policy, state: MemoryFeatures, p: Payment) -> RiskDecision:
         used=ZERO,
         locked=ZERO,
     )
-    decision = evaluate(RiskContext(request, account, state.features(p, now), policy))
+    context = RiskContext(request, account, state.features(p, now), policy)
+    started = time.perf_counter_ns()
+    decision = evaluate(context)
+    state.pipeline_ns.append(time.perf_counter_ns() - started)
     passed = decision.action not in STOPPED or (
         decision.action is RiskAction.CHALLENGE and p.label == "legit"
     )
@@ -149,6 +155,11 @@ class Result:
     by_pattern: dict[str, list[int]] = field(default_factory=dict)
     """pattern → [payments, stopped]"""
     by_rule: dict[str, RuleScore] = field(default_factory=lambda: defaultdict(RuleScore))
+    pipeline_ns: list[int] = field(default_factory=list)
+
+    def pipeline_us(self, fraction: float) -> float:
+        ordered = sorted(self.pipeline_ns)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] / 1_000
 
     @property
     def recall(self) -> float:
@@ -190,4 +201,5 @@ def backtest(policy: Policy, traffic: list[Payment]) -> Result:
             score = result.by_rule[code]
             score.fraud += fraud
             score.legit += not fraud
+    result.pipeline_ns = state.pipeline_ns
     return result

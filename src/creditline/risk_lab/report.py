@@ -30,6 +30,12 @@ def report(results: list[Result]) -> list[str]:
     lines.append(
         f"payments: {base.legit + base.fraud:,} ({base.fraud:,} fraud, {base.legit:,} legitimate)"
     )
+    for r in results:
+        lines.append(
+            f"decision latency, pipeline only ({r.policy_version}): "
+            f"p50 {r.pipeline_us(0.5):.0f} µs, p99 {r.pipeline_us(0.99):.0f} µs, "
+            f"max {r.pipeline_us(1.0):.0f} µs"
+        )
     lines.append("fraud stopped by pattern:")
     for pattern in sorted(p for p in base.by_pattern if p != "none"):
         values = [r.by_pattern[pattern][1] / r.by_pattern[pattern][0] for r in results]
