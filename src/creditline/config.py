@@ -33,6 +33,8 @@ class Settings:
     nats_url: str = "nats://127.0.0.1:4222"
     nats_namespace: str = "creditline"
     """Names the stream, subjects and durable consumer (see `adapters/nats_events.py`)."""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """The shared risk feature store (when chosen; the database is the default)."""
     event_batch_size: int = 500
     """Order events fetched from the broker at once (at most 1,000)."""
     event_ack_wait_s: float = 30.0

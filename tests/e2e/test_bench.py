@@ -112,3 +112,29 @@ def test_bench_release_applies_the_burst_once_and_leaves_nothing_stuck(
     assert "exactly once: yes" in done.stdout
     assert "holds not in their planned state: 0" in done.stdout
     assert "creditline verify: ok" in done.stdout
+
+
+@pytest.mark.redis
+def test_bench_risk_prints_every_row(tmp_path: Path, redis_url: str) -> None:
+    env = {
+        **os.environ,
+        "CREDITLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'risk.db'}",
+        "CREDITLINE_REDIS_URL": redis_url,
+    }
+    subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    args = ["bench", "risk", "--accounts", "20", "--history", "3", "--decisions", "100"]
+    done = subprocess.run(
+        [*CLI, *args], check=False, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [line for line in done.stdout.splitlines() if " p99 " in line]
+    assert [line.split("  p50")[0].strip() for line in rows] == [
+        "pipeline alone (features in memory)",
+        "database store: 6 reads + decide",
+        "database store: + the decision's writes",
+        "Redis store: 6 reads + decide",
+        "Redis store: + the decision's writes",
+    ]
+    for line in rows:
+        p50, p99 = (int(n) for n in re.findall(r"p(?:50|99)\s+(\d+) µs", line))
+        assert 0 < p50 <= p99, line

@@ -86,3 +86,47 @@ def test_pruning_forgets_old_observations_only(store: FeatureStore) -> None:
     store.record("acct:1:attempt", at(60))
     assert store.prune(START + timedelta(minutes=30)) == 1
     assert store.latest("acct:1:attempt", 10) == [at(60)]
+
+
+def test_features_from_decisions_agree_across_stores(store: FeatureStore) -> None:
+    """Decisions recorded, then a payment's features read back: same on every store."""
+    from creditline.adapters.risk_policy import load_policy  # noqa: PLC0415
+    from creditline.domain.money import Money  # noqa: PLC0415
+    from creditline.domain.risk.decision import RiskAction, RiskDecision  # noqa: PLC0415
+    from creditline.domain.risk.inputs import Location, PaymentRequest, Seen  # noqa: PLC0415
+    from creditline.service.risk_features import Keys, load_features, record_decision  # noqa: PLC0415
+
+    policy = load_policy()
+    keys = Keys("acct_1", "dev-1", "10.0.0.1")
+    shanghai = Location(31.2304, 121.4737, "Shanghai")
+
+    def paid(minutes: float, fen: int, action: RiskAction, device: str = "dev-1") -> None:
+        request = PaymentRequest(
+            amount=Money(fen),
+            merchant_id="mer_one",
+            at=START + timedelta(minutes=minutes),
+            device_id=device,
+            ip="10.0.0.1",
+            location=shanghai,
+        )
+        decision = RiskDecision(action, (), policy.version)
+        record_decision(store, Keys("acct_1", device, "10.0.0.1"), request, decision)
+
+    paid(-60 * 24 * 40, 99_999, RiskAction.APPROVE)  # last month: not in this month's sums
+    paid(0, 10_000, RiskAction.APPROVE)
+    paid(10, 20_000, RiskAction.FLAG, device="dev-2")
+    paid(11, 500_000, RiskAction.DECLINE)
+    paid(11.5, 600_000, RiskAction.DECLINE)
+    paid(11.9, 5_000, RiskAction.CHALLENGE)
+    now = START + timedelta(minutes=12)
+    f = load_features(store, keys, now, policy)
+    # START is 10:00 in Shanghai on 2026-11-22: every payment above is today.
+    assert (f.day_amount, f.day_count) == (Money(30_000), 2)
+    assert (f.month_amount, f.month_count) == (Money(30_000), 2)
+    assert (f.account_attempts, f.device_attempts, f.ip_attempts) == (3, 3, 3)
+    assert f.account_burst_attempts == 1  # the challenge, 6 s ago
+    assert f.recent_declines == 2
+    assert f.last_seen == Seen(START + timedelta(minutes=10), shanghai)
+    assert f.known_devices == frozenset({"dev-1", "dev-2"})
+    assert f.known_cities == frozenset({"Shanghai"})
+    assert f.recent_amounts == (Money(20_000), Money(10_000), Money(99_999))

@@ -337,6 +337,31 @@ def bench_release(
         raise typer.Exit(1)
 
 
+@bench_app.command("risk")
+def bench_risk(
+    accounts: Annotated[int, typer.Option(min=1, help="Accounts with history")] = 1_000,
+    history: Annotated[int, typer.Option(min=1, help="Purchases per account")] = 30,
+    decisions: Annotated[int, typer.Option(min=100, help="Decisions measured per row")] = 5_000,
+    redis: Annotated[bool, typer.Option(help="Also measure the Redis store")] = True,
+) -> None:
+    """One risk decision's latency (p50/p99/max) with each feature store, beside the
+    pipeline alone."""
+    from creditline.bench.risk import run_risk  # noqa: PLC0415
+
+    with runtime() as rt:
+        out.print(
+            f"database {redacted(rt.settings.database_url)} · Redis {rt.settings.redis_url} · "
+            f"{accounts} accounts × {history} purchases · {decisions} decisions per row"
+        )
+        rows = run_risk(rt, accounts=accounts, history=history, decisions=decisions, redis=redis)
+    for row in rows:
+        out.print(
+            f"{row.name:<44} p50 {row.p50_us:8.0f} µs  p99 {row.p99_us:8.0f} µs  "
+            f"max {row.max_us:8.0f} µs  p99 {row.ratio:5.1f}× the pipeline alone",
+            highlight=False,
+        )
+
+
 def main() -> None:
     try:
         app()
