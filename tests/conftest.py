@@ -87,18 +87,23 @@ def postgres_url() -> str:
 NATS_URL = os.environ.get("CREDITLINE_TEST_NATS_URL", "nats://127.0.0.1:4222")
 
 
+def _service(url: str, name: str, default_port: int) -> str:
+    """`url` if its server answers; otherwise skip — or fail under CI=true."""
+    parsed = urlsplit(url)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or default_port), timeout=3).close()
+    except OSError as error:
+        problem = f"{name} at {parsed.hostname}:{parsed.port} is not reachable: {error}"
+        if IN_CI:
+            pytest.fail(f"CI=true requires {name}: {problem}")
+        pytest.skip(f"{problem} (set CI=true to make this a failure)")
+    return url
+
+
 @pytest.fixture(scope="session")
 def nats_url() -> str:
     """The local NATS server (JetStream); tests needing it skip without it, except in CI."""
-    parsed = urlsplit(NATS_URL)
-    try:
-        socket.create_connection((parsed.hostname, parsed.port or 4222), timeout=3).close()
-    except OSError as error:
-        problem = f"NATS at {parsed.hostname}:{parsed.port} is not reachable: {error}"
-        if IN_CI:
-            pytest.fail(f"CI=true requires NATS: {problem}")
-        pytest.skip(f"{problem} (set CI=true to make this a failure)")
-    return NATS_URL
+    return _service(NATS_URL, "NATS", 4222)
 
 
 REDIS_URL = os.environ.get("CREDITLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -107,15 +112,7 @@ REDIS_URL = os.environ.get("CREDITLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """The local Redis; tests needing it skip without it, except in CI."""
-    parsed = urlsplit(REDIS_URL)
-    try:
-        socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=3).close()
-    except OSError as error:
-        problem = f"Redis at {parsed.hostname}:{parsed.port} is not reachable: {error}"
-        if IN_CI:
-            pytest.fail(f"CI=true requires Redis: {problem}")
-        pytest.skip(f"{problem} (set CI=true to make this a failure)")
-    return REDIS_URL
+    return _service(REDIS_URL, "Redis", 6379)
 
 
 @pytest.fixture

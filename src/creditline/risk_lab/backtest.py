@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from creditline.domain.account import AccountStatus
 from creditline.domain.money import ZERO, Money
@@ -31,10 +31,8 @@ from creditline.domain.risk.pipeline import evaluate
 from creditline.domain.risk.policy import Policy
 from creditline.domain.risk.rules import RiskContext
 from creditline.risk_lab.simulate import Payment
+from creditline.service.risk_features import RECENT_AMOUNTS, business_day_start
 
-BUSINESS_TZ = timezone(timedelta(hours=8))
-"""Asia/Shanghai has no daylight saving: a fixed offset is exact."""
-RECENT_AMOUNTS = 20
 STOPPED = (RiskAction.DECLINE, RiskAction.CHALLENGE)
 
 
@@ -65,8 +63,7 @@ class MemoryFeatures:
         )
 
     def features(self, p: Payment, now: datetime) -> Features:
-        local = now.astimezone(BUSINESS_TZ)
-        day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        day_start = business_day_start(now)
         month_start = day_start.replace(day=1)
         bought = self.purchases[p.account]
         day = [a for t, a in bought if t >= day_start]

@@ -67,13 +67,18 @@ def _place(tag: str | None) -> tuple[str | None, str | None, Location | None]:
     return device or None, city or None, location
 
 
+def business_day_start(now: datetime) -> datetime:
+    """Midnight in Asia/Shanghai of the business day `now` falls in."""
+    return now.astimezone(BUSINESS_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def load_features(store: FeatureStore, keys: Keys, now: datetime, policy: Policy) -> Features:
     window = now - timedelta(seconds=policy.velocity_window_s)
     attempts = store.since(keys.attempts, window)
     burst_start = now - timedelta(seconds=policy.burst_window_s)
     device = store.since(keys.device_attempts, window) if keys.device_attempts else []
     ip = store.since(keys.ip_attempts, window) if keys.ip_attempts else []
-    day_start = now.astimezone(BUSINESS_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    day_start = business_day_start(now)
     month = store.since(keys.purchases, day_start.replace(day=1))
     today = [o for o in month if o.at >= day_start]
     recent = store.latest(keys.purchases, RECENT_MAX)
