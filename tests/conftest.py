@@ -208,8 +208,18 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def runtime(database_url: str, clock: FixedClock) -> Iterator[Runtime]:
-    rt = bootstrap(Settings(database_url=database_url, sweep_interval_s=0), clock=clock)
+def risk_settings() -> dict[str, str]:
+    """The risk settings of `runtime`: every rule in shadow mode (the core engine's tests
+    pay many times a second); risk tests override this fixture with real policies."""
+    return {"risk_policy": "observe"}
+
+
+@pytest.fixture
+def runtime(
+    database_url: str, clock: FixedClock, risk_settings: dict[str, str]
+) -> Iterator[Runtime]:
+    settings = Settings(database_url=database_url, sweep_interval_s=0, **risk_settings)  # type: ignore[arg-type]
+    rt = bootstrap(settings, clock=clock)
     yield rt
     leaked = rt.engine.pool.checkedout()  # type: ignore[attr-defined]
     rt.close()

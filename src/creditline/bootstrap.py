@@ -13,10 +13,15 @@ from sqlalchemy import Engine
 from creditline.adapters.clock import SystemClock
 from creditline.adapters.db.engine import make_engine
 from creditline.adapters.db.uow import SqlUnitOfWorkFactory
+from creditline.adapters.features import RedisFeatureStore
 from creditline.adapters.ids import new_id
+from creditline.adapters.risk_policy import policy_source
+from creditline.adapters.verifier import LocalVerifier
 from creditline.config import Settings
 from creditline.service.bus import CommandBus
 from creditline.service.ports import Clock, IdGenerator
+from creditline.service.risk import RiskEngine
+from creditline.service.risk_ports import Verifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +32,8 @@ class Runtime:
     bus: CommandBus
     clock: Clock
     new_id: IdGenerator
+    risk: RiskEngine | None
+    verifier: LocalVerifier
 
     def close(self) -> None:
         self.engine.dispose()
@@ -42,7 +49,9 @@ def bootstrap(
         busy_timeout_s=settings.sqlite_busy_timeout_ms / 1000,
     )
     the_clock = SystemClock() if clock is None else clock
-    bus = CommandBus(uow_factory, the_clock, new_id)
+    verifier = LocalVerifier(settings.verifier_secret)
+    risk = make_risk_engine(settings, verifier) if settings.risk_enabled else None
+    bus = CommandBus(uow_factory, the_clock, new_id, risk)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -50,4 +59,24 @@ def bootstrap(
         bus=bus,
         clock=the_clock,
         new_id=new_id,
+        risk=risk,
+        verifier=verifier,
     )
+
+
+RISK_FEATURE_STORES = ("database", "redis")
+
+
+def make_risk_engine(settings: Settings, verifier: Verifier) -> RiskEngine:
+    """The policy source (a file is reloaded when it changes) and the feature store."""
+    if settings.risk_features not in RISK_FEATURE_STORES:
+        raise ValueError(
+            f"CREDITLINE_RISK_FEATURES={settings.risk_features!r}: expected database or redis"
+        )
+    source = policy_source(settings.risk_policy)
+    shared = (
+        RedisFeatureStore.from_url(settings.redis_url, settings.risk_features_prefix)
+        if settings.risk_features == "redis"
+        else None
+    )
+    return RiskEngine(source.current, verifier, shared)

@@ -35,6 +35,17 @@ class Settings:
     """Names the stream, subjects and durable consumer (see `adapters/nats_events.py`)."""
     redis_url: str = "redis://127.0.0.1:6379/0"
     """The shared risk feature store (when chosen; the database is the default)."""
+    risk_enabled: bool = True
+    """Every authorization passes the risk pipeline; off only for benchmarks' baseline."""
+    risk_policy: str = ""
+    """A policy TOML file (reloaded when it changes); empty: the packaged default;
+    `observe`: the packaged one with every rule in shadow mode (logged, never enforced)."""
+    risk_features: str = "database"
+    """Where windowed features live: `database` (embedded, default) or `redis` (shared)."""
+    risk_features_prefix: str = "creditline:features:"
+    """Prefix of the Redis feature store's keys (one per deployment sharing a Redis)."""
+    verifier_secret: str = "creditline-local-verifier"  # noqa: S105 (development only)
+    """The local step-up verifier's secret (development): codes are HMACs of it."""
     event_batch_size: int = 500
     """Order events fetched from the broker at once (at most 1,000)."""
     event_ack_wait_s: float = 30.0

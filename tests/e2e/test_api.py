@@ -183,7 +183,7 @@ def test_expired_holds_read_as_released_and_need_force(api: Api, clock: FixedClo
 def test_operations_endpoints(api: Api) -> None:
     health = api.get(None, "/healthz").json()
     assert health["status"] == "ok"
-    assert health["schema_revision"] == "0004"
+    assert health["schema_revision"] == "0005"
     open_account(api)
     metrics = api.get(None, "/metrics").text
     assert (
@@ -203,10 +203,15 @@ def test_openapi_documents_every_write(api: Api) -> None:
         for method, op in item.items()
         if method == "post"
     ]
-    assert len(posts) == 9
+    assert len(posts) == 11
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-    # Order events carry their own key (event_id); a replay is keyed by its dead letter.
-    own_key = {"/v1/order-events", "/v1/dead-letters/{letter_id}/replay"}
+    # Order events carry their own key (event_id); a replay is keyed by its dead letter;
+    # the dry run writes nothing.
+    own_key = {
+        "/v1/order-events",
+        "/v1/dead-letters/{letter_id}/replay",
+        "/v1/accounts/{account_id}/explain",
+    }
     for path, op in posts:
         names = {p["name"].lower() for p in op.get("parameters", [])}
         if path in own_key:
@@ -228,7 +233,13 @@ def test_a_lock_timeout_is_a_503_and_changes_nothing(postgres_url: str, clock: F
 
     truncate_all(postgres_url)
     rt: Runtime = bootstrap(
-        Settings(database_url=postgres_url, db_lock_timeout_ms=200, sweep_interval_s=0), clock=clock
+        Settings(
+            database_url=postgres_url,
+            db_lock_timeout_ms=200,
+            sweep_interval_s=0,
+            risk_policy="observe",
+        ),
+        clock=clock,
     )
     try:
         world = make_world(rt)

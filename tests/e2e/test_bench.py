@@ -18,6 +18,7 @@ CLI = [sys.executable, "-m", "creditline.entrypoints.cli"]
 WORKLOADS = (
     "raw SQL authorize",
     "service authorize ",
+    "service authorize + risk pipeline",
     "service authorize→capture/release",
     "HTTP authorize ",
     "HTTP authorize→capture/release",
@@ -130,10 +131,10 @@ def test_bench_risk_prints_every_row(tmp_path: Path, redis_url: str) -> None:
     rows = [line for line in done.stdout.splitlines() if " p99 " in line]
     assert [line.split("  p50")[0].strip() for line in rows] == [
         "pipeline alone (features in memory)",
-        "database store: 6 reads + decide",
-        "database store: + the decision's writes",
-        "Redis store: 6 reads + decide",
-        "Redis store: + the decision's writes",
+        "database store: decision (1 read + pipeline)",
+        "database store: writes (own commit)",
+        "Redis store: decision (1 read + pipeline)",
+        "Redis store: writes (after commit)",
     ]
     for line in rows:
         p50, p99 = (int(n) for n in re.findall(r"p(?:50|99)\s+(\d+) µs", line))

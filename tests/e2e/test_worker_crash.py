@@ -100,7 +100,7 @@ def wait_for(
 def test_a_killed_worker_applies_every_event_exactly_once_after_restart(
     database_url: str, nats_url: str, topology: nats_events.Topology, tmp_path: Path
 ) -> None:
-    rt = bootstrap(Settings(database_url=database_url, sweep_interval_s=0))
+    rt = bootstrap(Settings(database_url=database_url, sweep_interval_s=0, risk_policy="observe"))
     try:
         world = make_world(rt)
         expected: dict[str, Expected] = {}

@@ -14,7 +14,15 @@ import pytest
 from sqlalchemy import create_engine
 
 from creditline.adapters.features import RedisFeatureStore, SqlFeatureStore
-from creditline.service.features import FeatureStore, Observation, Window, summarize
+from creditline.service.features import (
+    FeatureStore,
+    Observation,
+    Query,
+    Window,
+    latest,
+    since,
+    summarize,
+)
 from tests.conftest import START, truncate_all
 
 
@@ -50,42 +58,44 @@ def at(minutes: float) -> Observation:
 
 def test_windows_count_sum_and_distinct(store: FeatureStore) -> None:
     for minute, amount, tag in [(0, 100, "dev-a"), (5, 250, "dev-b"), (9, 50, "dev-a")]:
-        store.record("acct:1:purchase", Observation(START + timedelta(minutes=minute), amount, tag))
-    store.record("acct:2:purchase", Observation(START, 999, "dev-z"))
-    window = summarize(store.since("acct:1:purchase", START + timedelta(minutes=5)))
+        store.record(
+            [("acct:1:purchase", Observation(START + timedelta(minutes=minute), amount, tag))]
+        )
+    store.record([("acct:2:purchase", Observation(START, 999, "dev-z"))])
+    window = summarize(since(store, "acct:1:purchase", START + timedelta(minutes=5)))
     assert window == Window(2, 300, 2, START + timedelta(minutes=9))
-    everything = summarize(store.since("acct:1:purchase", START - timedelta(days=1)))
+    everything = summarize(since(store, "acct:1:purchase", START - timedelta(days=1)))
     assert (everything.count, everything.total, everything.distinct) == (3, 400, 2)
-    assert summarize(store.since("acct:9:purchase", START)) == Window(0, 0, 0, None)
+    assert summarize(since(store, "acct:9:purchase", START)) == Window(0, 0, 0, None)
 
 
 def test_latest_is_newest_first_and_bounded(store: FeatureStore) -> None:
     for minute in range(8):
-        store.record("acct:1:purchase", Observation(START + timedelta(minutes=minute), minute))
-    assert [o.amount for o in store.latest("acct:1:purchase", 3)] == [7, 6, 5]
-    assert len(store.latest("acct:1:purchase", 1_000)) == 8
-    assert store.latest("nobody", 5) == []
+        store.record([("acct:1:purchase", Observation(START + timedelta(minutes=minute), minute))])
+    assert [o.amount for o in latest(store, "acct:1:purchase", 3)] == [7, 6, 5]
+    assert len(latest(store, "acct:1:purchase", 1_000)) == 8
+    assert latest(store, "nobody", 5) == []
 
 
 def test_equal_observations_are_all_kept(store: FeatureStore) -> None:
     for _ in range(3):
-        store.record("ip:10.0.0.1:attempt", at(1))
-    assert summarize(store.since("ip:10.0.0.1:attempt", START)).count == 3
+        store.record([("ip:10.0.0.1:attempt", at(1))])
+    assert summarize(since(store, "ip:10.0.0.1:attempt", START)).count == 3
 
 
 def test_window_start_is_inclusive_and_times_round_trip(store: FeatureStore) -> None:
     exact = START + timedelta(seconds=30, microseconds=123_456)
-    store.record("acct:1:attempt", Observation(exact, 0, "x"))
-    [found] = store.since("acct:1:attempt", exact)
+    store.record([("acct:1:attempt", Observation(exact, 0, "x"))])
+    [found] = since(store, "acct:1:attempt", exact)
     assert found == Observation(exact, 0, "x")
-    assert store.since("acct:1:attempt", exact + timedelta(microseconds=1)) == []
+    assert since(store, "acct:1:attempt", exact + timedelta(microseconds=1)) == []
 
 
 def test_pruning_forgets_old_observations_only(store: FeatureStore) -> None:
-    store.record("acct:1:attempt", at(0))
-    store.record("acct:1:attempt", at(60))
+    store.record([("acct:1:attempt", at(0))])
+    store.record([("acct:1:attempt", at(60))])
     assert store.prune(START + timedelta(minutes=30)) == 1
-    assert store.latest("acct:1:attempt", 10) == [at(60)]
+    assert latest(store, "acct:1:attempt", 10) == [at(60)]
 
 
 def test_features_from_decisions_agree_across_stores(store: FeatureStore) -> None:
@@ -94,6 +104,7 @@ def test_features_from_decisions_agree_across_stores(store: FeatureStore) -> Non
     from creditline.domain.money import Money  # noqa: PLC0415
     from creditline.domain.risk.decision import RiskAction, RiskDecision  # noqa: PLC0415
     from creditline.domain.risk.inputs import Location, PaymentRequest, Seen  # noqa: PLC0415
+    from creditline.domain.spend import PeriodSpend  # noqa: PLC0415
     from creditline.service.risk_features import Keys, load_features, record_decision  # noqa: PLC0415
 
     policy = load_policy()
@@ -119,8 +130,9 @@ def test_features_from_decisions_agree_across_stores(store: FeatureStore) -> Non
     paid(11.5, 600_000, RiskAction.DECLINE)
     paid(11.9, 5_000, RiskAction.CHALLENGE)
     now = START + timedelta(minutes=12)
-    f = load_features(store, keys, now, policy)
-    # START is 10:00 in Shanghai on 2026-11-22: every payment above is today.
+    spend = PeriodSpend().plus(Money(10_000), START).plus(Money(20_000), START)
+    f = load_features(store, keys, now, policy, spend)
+    # START is 10:00 in Shanghai on 2026-11-22: the period sums are the account's own.
     assert (f.day_amount, f.day_count) == (Money(30_000), 2)
     assert (f.month_amount, f.month_count) == (Money(30_000), 2)
     assert (f.account_attempts, f.device_attempts, f.ip_attempts) == (3, 3, 3)
@@ -130,3 +142,17 @@ def test_features_from_decisions_agree_across_stores(store: FeatureStore) -> Non
     assert f.known_devices == frozenset({"dev-1", "dev-2"})
     assert f.known_cities == frozenset({"Shanghai"})
     assert f.recent_amounts == (Money(20_000), Money(10_000), Money(99_999))
+
+
+def test_one_round_trip_answers_many_queries_each_in_order(store: FeatureStore) -> None:
+    for minute in range(5):
+        store.record(
+            [("a", at(minute)), ("b", Observation(START + timedelta(minutes=minute), minute))]
+        )
+    window, last_two, nothing = store.read(
+        [Query("a", since=START + timedelta(minutes=3)), Query("b", limit=2), Query("zz")]
+    )
+    assert window == [at(4), at(3)]
+    assert [o.amount for o in last_two] == [4, 3]
+    assert nothing == []
+    assert store.read([]) == []

@@ -1,7 +1,8 @@
 """A refused command changes nothing: the whole database is compared before and after.
 
 The one write a refusal makes through the API is its idempotency record (so that a
-retry gets the same refusal); that table is compared separately.
+retry gets the same refusal) — and a refused payment's risk decision, which is logged
+like any other; those tables are compared separately.
 """
 
 from __future__ import annotations
@@ -81,14 +82,21 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+RISK_LOG = ("risk_decision", "risk_observation")
+"""A refused payment is still a risk decision: it is logged, with its attempt observed."""
+
+
 @pytest.mark.parametrize("code", sorted(SCENARIOS))
 def test_a_refusal_changes_nothing_but_its_idempotency_record(
     world: World, clock: FixedClock, code: str
 ) -> None:
     command = SCENARIOS[code](world, clock)
     engine = world.runtime.engine
-    before = snapshot(engine, skip=("idempotency_record",))
+    kept = ("idempotency_record", *RISK_LOG)
+    before = snapshot(engine, skip=kept)
     keys_before = snapshot(engine)["idempotency_record"]
+    decisions_before = len(snapshot(engine)["risk_decision"])
+    payment = isinstance(command, commands.Authorize)
 
     def render(result: object) -> Outcome:
         raise AssertionError(f"expected a refusal, got {result}")
@@ -101,10 +109,13 @@ def test_a_refusal_changes_nothing_but_its_idempotency_record(
         world.merchant, command, key, render, render_error
     )
     assert json.loads(outcome.body) == {"code": code}
-    assert snapshot(engine, skip=("idempotency_record",)) == before
+    assert snapshot(engine, skip=kept) == before
     keys_after = snapshot(engine)["idempotency_record"]
     assert len(keys_after) == len(keys_before) + 1
+    decisions = snapshot(engine)["risk_decision"]
+    assert len(decisions) == decisions_before + (1 if payment else 0)
     with pytest.raises(CreditlineError) as plain:
         world.runtime.bus.execute(world.merchant, command)
     assert plain.value.code == code
-    assert snapshot(engine) == {**before, "idempotency_record": keys_after}
+    assert snapshot(engine, skip=RISK_LOG) == {**before, "idempotency_record": keys_after}
+    assert len(snapshot(engine)["risk_decision"]) == len(decisions) + (1 if payment else 0)

@@ -22,7 +22,9 @@ from tests.integration.dbsnapshot import snapshot
 def pg_world(postgres_url: str, clock: FixedClock) -> Iterator[World]:
     """SQLite has one writer (BEGIN IMMEDIATE), so its reads cannot go stale: PostgreSQL only."""
     truncate_all(postgres_url)
-    runtime = bootstrap(Settings(database_url=postgres_url, sweep_interval_s=0), clock=clock)
+    runtime = bootstrap(
+        Settings(database_url=postgres_url, sweep_interval_s=0, risk_policy="observe"), clock=clock
+    )
     yield make_world(runtime)
     runtime.close()
 

@@ -363,7 +363,9 @@ def run_machine(machine: type[Engine], database_url: str, tmp_path: Path) -> Non
         else:
             truncate_all(database_url)
         clock = FixedClock(START)
-        runtime = bootstrap(Settings(database_url=url, sweep_interval_s=0), clock=clock)
+        runtime = bootstrap(
+            Settings(database_url=url, sweep_interval_s=0, risk_policy="observe"), clock=clock
+        )
         engine = machine(runtime, clock)
         engine.teardown = runtime.close  # type: ignore[method-assign]
         return engine

@@ -1,58 +1,107 @@
 """The two feature stores: the database (embedded default) and Redis (shared, fast).
 
-Database: one row per observation in `risk_observation`, indexed by (key, at); each
-call is its own short transaction. Redis: one sorted set per key, scored by time in
-microseconds, members carrying the observation as JSON (with a unique id so equal
-observations stay distinct), and an expiry of `FEATURE_RETENTION_S` refreshed on each
-write — so Redis prunes itself.
+Database: one row per observation in `risk_observation`, indexed by (key, at). A
+decision's queries go as one statement (a UNION ALL of one indexed, limited subquery per
+query) on the bare driver (see db/driver.py). Inside a unit of work (`within`) the
+store reads and writes in the authorization's own transaction, so a payment's
+observations commit or roll back with its hold; on its own (`SqlFeatureStore(engine)`,
+for tools and benches) each call is a short transaction.
+
+Redis: one sorted set per key, scored by time in microseconds, members carrying the
+observation as JSON (with a unique id so equal observations stay distinct), and an
+expiry of `FEATURE_RETENTION_S` refreshed on each write — so Redis prunes itself. A
+decision's queries are one pipeline (one round trip); so are its writes.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import redis
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete
 
+from creditline.adapters.db.driver import Driver, Sql
 from creditline.adapters.db.schema import risk_observation
 from creditline.adapters.ids import new_id
-from creditline.service.features import FEATURE_RETENTION_S, RECENT_MAX, Observation
+from creditline.service.features import FEATURE_RETENTION_S, Observation, Query
 
 MICROS = 1_000_000
 
 
+@cache
+def _union(shape: tuple[tuple[bool, int], ...]) -> Sql:
+    """One statement for queries of this shape: (has a window start, limit) each."""
+    parts = []
+    for n, (windowed, limit) in enumerate(shape):
+        where = "key = {p} AND at >= {p}" if windowed else "key = {p}"
+        parts.append(
+            f"SELECT * FROM (SELECT {n} AS q, at, amount, tag FROM risk_observation "  # noqa: S608 (ints and a fixed clause)
+            f"WHERE {where} ORDER BY at DESC, id DESC LIMIT {limit}) AS s{n}"
+        )
+    return Sql(" UNION ALL ".join(parts))
+
+
 class SqlFeatureStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine | None = None, *, driver: Driver | None = None) -> None:
+        assert (engine is None) != (driver is None), "an engine or a unit of work's driver"
         self._engine = engine
+        self._driver = driver
 
-    def record(self, key: str, observation: Observation) -> None:
-        row = {
-            "id": new_id("obs"),
-            "key": key,
-            "at": observation.at,
-            "amount": observation.amount,
-            "tag": observation.tag,
-        }
-        with self._engine.begin() as conn:
-            conn.execute(insert(risk_observation), [row])
+    @classmethod
+    def within(cls, driver: Driver) -> SqlFeatureStore:
+        """The store inside a unit of work: its reads and writes are that transaction's."""
+        return cls(driver=driver)
 
-    def _select(self, key: str) -> Any:
-        c = risk_observation.c
-        return select(c.at, c.amount, c.tag).where(c.key == key).order_by(c.at.desc(), c.id.desc())
+    @contextmanager
+    def _db(self, *, write: bool) -> Iterator[Driver]:
+        if self._driver is not None:
+            yield self._driver
+            return
+        assert self._engine is not None
+        with self._engine.begin() if write else self._engine.connect() as conn:
+            driver = Driver(conn)
+            try:
+                yield driver
+                driver.flush()
+            finally:
+                driver.close()
 
-    def since(self, key: str, start: datetime) -> list[Observation]:
-        query = self._select(key).where(risk_observation.c.at >= start)
-        with self._engine.connect() as conn:
-            return [Observation(r.at, r.amount, r.tag) for r in conn.execute(query)]
+    def record(self, items: Sequence[tuple[str, Observation]]) -> None:
+        if not items:
+            return
+        rows = [
+            {"id": new_id("obs"), "key": key, "at": o.at, "amount": o.amount, "tag": o.tag}
+            for key, o in items
+        ]
+        with self._db(write=True) as db:
+            db.defer_insert(risk_observation, rows)
 
-    def latest(self, key: str, count: int) -> list[Observation]:
-        query = self._select(key).limit(min(count, RECENT_MAX))
-        with self._engine.connect() as conn:
-            return [Observation(r.at, r.amount, r.tag) for r in conn.execute(query)]
+    def read(self, queries: Sequence[Query]) -> list[list[Observation]]:
+        if not queries:
+            return []
+        found: list[list[Observation]] = [[] for _ in queries]
+        with self._db(write=False) as db:
+            params: list[Any] = []
+            for query in queries:
+                params.append(query.key)
+                if query.since is not None:
+                    params.append(db.to_db(query.since))
+            shape = tuple((q.since is not None, q.limit) for q in queries)
+            for n, at, amount, tag in db.all(_union(shape), params):
+                when = db.from_db(at)
+                assert when is not None
+                found[n].append(Observation(when, amount, tag))
+        for observations in found:  # UNION ALL keeps no order: each list newest first
+            observations.sort(key=lambda o: o.at, reverse=True)
+        return found
 
     def prune(self, before: datetime) -> int:
+        assert self._engine is not None, "prune runs on its own, not inside a unit of work"
         with self._engine.begin() as conn:
             result = conn.execute(delete(risk_observation).where(risk_observation.c.at < before))
         return int(result.rowcount)
@@ -67,23 +116,26 @@ class RedisFeatureStore:
     def from_url(cls, url: str, prefix: str = "creditline:features:") -> RedisFeatureStore:
         return cls(redis.Redis.from_url(url), prefix)
 
-    def record(self, key: str, observation: Observation) -> None:
-        name = self._prefix + key
-        member = json.dumps(
-            [new_id("obs"), observation.at.isoformat(), observation.amount, observation.tag]
-        )
+    def record(self, items: Sequence[tuple[str, Observation]]) -> None:
+        if not items:
+            return
         pipe = self._redis.pipeline(transaction=True)
-        pipe.zadd(name, {member: _score(observation.at)})
-        pipe.expire(name, FEATURE_RETENTION_S)
+        for key, o in items:
+            name = self._prefix + key
+            member = json.dumps([new_id("obs"), o.at.isoformat(), o.amount, o.tag])
+            pipe.zadd(name, {member: _score(o.at)})
+            pipe.expire(name, FEATURE_RETENTION_S)
         pipe.execute()
 
-    def since(self, key: str, start: datetime) -> list[Observation]:
-        members = self._redis.zrevrangebyscore(self._prefix + key, "+inf", _score(start))
-        return _observations(members)
-
-    def latest(self, key: str, count: int) -> list[Observation]:
-        members = self._redis.zrevrange(self._prefix + key, 0, min(count, RECENT_MAX) - 1)
-        return _observations(members)
+    def read(self, queries: Sequence[Query]) -> list[list[Observation]]:
+        pipe = self._redis.pipeline(transaction=False)
+        for q in queries:
+            name = self._prefix + q.key
+            if q.since is None:
+                pipe.zrevrange(name, 0, q.limit - 1)
+            else:
+                pipe.zrevrangebyscore(name, "+inf", _score(q.since), start=0, num=q.limit)
+        return [_observations(members) for members in pipe.execute()]
 
     def prune(self, before: datetime) -> int:
         removed = 0

@@ -36,11 +36,31 @@ def load_policy(path: Path | None = None) -> Policy:
         raise PolicyError(f"{path}: {error}") from None
 
 
+OBSERVE = "observe"
+"""`CREDITLINE_RISK_POLICY=observe`: the packaged policy with every rule in shadow mode —
+each payment is evaluated and logged, none refused by a rule (for a first rollout, and
+for benchmarks, which then do all of the pipeline's work)."""
+
+
+def observe_policy_text() -> str:
+    text = default_policy_text()
+    marker = "[shadow]\nrules = []"
+    assert marker in text, "the packaged policy ends with an empty [shadow] table"
+    return text.replace(marker, f"[shadow]\nrules = {list(RULE_NAMES)!r}".replace("'", '"'))
+
+
+def policy_source(setting: str) -> PolicySource:
+    """From `CREDITLINE_RISK_POLICY`: empty (packaged), `observe`, or a file's path."""
+    if setting == OBSERVE:
+        return PolicySource(fixed=parse_policy(observe_policy_text(), RULE_NAMES))
+    return PolicySource(Path(setting) if setting else None)
+
+
 class PolicySource:
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, fixed: Policy | None = None) -> None:
         self._path = path
         self._stamp = self._stat()
-        self._policy = load_policy(path)
+        self._policy = fixed if fixed is not None else load_policy(path)
         self.last_error: str | None = None
 
     def _stat(self) -> tuple[int, int] | None:

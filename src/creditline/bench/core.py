@@ -25,7 +25,7 @@ from sqlalchemy import text
 from creditline.bench import processes
 from creditline.bench.runner import PhaseResult, run_phase
 from creditline.bench.setup import MERCHANT_ID, prepare
-from creditline.bench.workloads import BenchSpec
+from creditline.bench.workloads import RISK_BENCH_POLICY, BenchSpec
 from creditline.bootstrap import Runtime
 
 
@@ -101,7 +101,7 @@ def run_core(runtime: Runtime, options: CoreOptions, emit: Callable[[Row], None]
                 measured: list[PhaseResult] = []
                 if pgbench:
                     measured.append(run_pgbench(runtime, spec, clients, options.seconds))
-                for workload in ("service", "service_mix"):
+                for workload in ("service", "service_risk", "service_mix"):
                     measured.append(
                         run_phase(workload, spec, clients=clients, seconds=options.seconds)
                     )
@@ -126,7 +126,10 @@ def _server(spec: BenchSpec, options: CoreOptions) -> Iterator[BenchSpec | None]
     if not options.http:
         yield None
         return
-    with processes.server(spec.database_url, workers=options.server_workers, settings={}) as base:
+    settings = {"risk_policy": RISK_BENCH_POLICY}  # HTTP rows include the risk pipeline
+    with processes.server(
+        spec.database_url, workers=options.server_workers, settings=settings
+    ) as base:
         yield replace(spec, http_base=base)
 
 

@@ -10,9 +10,27 @@ LABELS = {
     "pgbench": "pgbench, same SQL (C client)",
     "service": "service authorize",
     "service_mix": "service authorize→capture/release",
+    "service_risk": "service authorize + risk pipeline",
     "http": "HTTP authorize",
     "http_mix": "HTTP authorize→capture/release",
 }
+
+
+def risk_cost(rows: list[Row]) -> list[str]:
+    """Authorize with the risk pipeline beside the core engine alone, per client count."""
+    by = {(r.workload, r.clients): r for r in rows}
+    lines = []
+    for (workload, clients), with_risk in by.items():
+        core = by.get(("service", clients))
+        if workload != "service_risk" or core is None or core.ops_per_s == 0:
+            continue
+        share = with_risk.ops_per_s / core.ops_per_s
+        lines.append(
+            f"risk pipeline on, {clients} clients: {with_risk.ops_per_s:,.0f} vs "
+            f"{core.ops_per_s:,.0f} ops/s = {share:.0%} of the core engine "
+            f"(target ≥ 80%: {'met' if share >= 0.8 else 'NOT met'})"
+        )
+    return lines
 
 
 HEADER = (

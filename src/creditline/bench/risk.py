@@ -1,9 +1,12 @@
 """`creditline bench risk`: one risk decision's latency, beside the pipeline alone.
 
-Rows, same run: the pipeline alone (features already in memory) — the baseline; then a
-full decision against each feature store: six feature reads, the pipeline, and the
-decision's writes. The stores are seeded first with `history` purchases and attempts on
-each of `accounts` accounts, so reads are warm and windows non-empty.
+Rows, same run: the pipeline alone (features already in memory) — the baseline; then,
+for each feature store, the decision exactly as authorization makes it (`service.risk.
+assess`: one round trip for up to five keys, the period sums from the account, the
+pipeline), and separately the decision's writes (in the hold's transaction for the
+database store, after commit for Redis — neither is on the decision's path). The stores
+are seeded first with `history` purchases and attempts on each of `accounts` accounts,
+so reads are warm and windows non-empty.
 """
 
 from __future__ import annotations
@@ -12,23 +15,27 @@ import random
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from creditline.adapters.features import RedisFeatureStore, SqlFeatureStore
+from creditline.adapters.features import RedisFeatureStore
 from creditline.adapters.risk_policy import load_policy
+from creditline.adapters.verifier import LocalVerifier
 from creditline.bootstrap import Runtime
-from creditline.domain.account import AccountStatus
+from creditline.domain.account import Account, open_account
 from creditline.domain.money import Money
-from creditline.domain.risk.decision import RiskDecision
-from creditline.domain.risk.inputs import AccountFacts, Features, Location, PaymentRequest
+from creditline.domain.risk.decision import RiskAction
+from creditline.domain.risk.inputs import Features, Location, PaymentRequest
 from creditline.domain.risk.pipeline import evaluate
-from creditline.domain.risk.policy import Policy
 from creditline.domain.risk.rules import RiskContext
+from creditline.domain.spend import PeriodSpend
 from creditline.service.features import FeatureStore, Observation
-from creditline.service.risk_features import Keys, load_features, record_decision
+from creditline.service.ports import UnitOfWork
+from creditline.service.risk import RiskEngine, account_facts, assess
+from creditline.service.risk_features import Keys, decision_observations
 
 CITY = Location(31.2304, 121.4737, "Shanghai")
+SEED_BATCH = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,19 +52,35 @@ def _percentiles(samples: list[float]) -> tuple[float, float, float]:
     return ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.99)], ordered[-1]
 
 
+def _keys(tag: str, n: int) -> Keys:
+    return Keys(f"acct_{tag}{n}", f"dev-{tag}{n}", f"10.{n % 250}.0.1")
+
+
 def _seed(store: FeatureStore, tag: str, accounts: int, history: int, now: datetime) -> None:
     rng = random.Random(1)
+    batch: list[tuple[str, Observation]] = []
     for n in range(accounts):
-        keys = Keys(f"acct_{tag}{n}", f"dev-{tag}{n}", f"10.{n % 250}.0.1")
+        keys = _keys(tag, n)
         for h in range(history):
             at = now - timedelta(hours=rng.uniform(0.1, 24 * 25), seconds=h)
-            store.record(
-                keys.purchases,
-                Observation(
-                    at, rng.randint(1_000, 50_000), f"{keys.device_id}|Shanghai|31.2,121.4"
-                ),
-            )
-            store.record(keys.attempts, Observation(at))
+            place = f"{keys.device_id}|Shanghai|31.2,121.4"
+            batch.append((keys.purchases, Observation(at, rng.randint(1_000, 50_000), place)))
+            batch.append((keys.attempts, Observation(at)))
+            if len(batch) >= SEED_BATCH:
+                store.record(batch)
+                batch = []
+    store.record(batch)
+
+
+def _account(keys: Keys, now: datetime) -> Account:
+    opened = open_account(
+        account_id=keys.account_id,
+        platform_id="plat_bench",
+        external_ref=keys.account_id,
+        credit_limit=Money(1_000_000),
+        now=now - timedelta(days=400),
+    )
+    return replace(opened, spend=PeriodSpend().plus(Money(20_000), now))
 
 
 def _request(keys: Keys, now: datetime, rng: random.Random) -> PaymentRequest:
@@ -72,66 +95,20 @@ def _request(keys: Keys, now: datetime, rng: random.Random) -> PaymentRequest:
     )
 
 
-def _facts(now: datetime) -> AccountFacts:
-    return AccountFacts(
-        status=AccountStatus.ACTIVE,
-        tier="standard",
-        real_name_verified=True,
-        opened_at=now - timedelta(days=400),
-        credit_limit=Money(1_000_000),
-        used=Money(0),
-        locked=Money(0),
-    )
+Step = Callable[[Keys, Account, PaymentRequest], None]
 
 
-def _measure(
-    decide: Callable[[Keys, PaymentRequest], object],
-    tag: str,
-    accounts: int,
-    decisions: int,
-    after: Callable[[Keys, PaymentRequest, object], None] | None = None,
-) -> list[float]:
-    """Time `decide` for random accounts; `after` (the decision's writes) runs untimed."""
+def _measure(step: Step, tag: str, accounts: int, decisions: int) -> list[float]:
     rng = random.Random(2)
     samples = []
     for _ in range(decisions):
-        n = rng.randrange(accounts)
-        keys = Keys(f"acct_{tag}{n}", f"dev-{tag}{n}", f"10.{n % 250}.0.1")
-        request = _request(keys, datetime.now(UTC), rng)
+        keys = _keys(tag, rng.randrange(accounts))
+        now = datetime.now(UTC)
+        account, request = _account(keys, now), _request(keys, now, rng)
         started = time.perf_counter_ns()
-        decision = decide(keys, request)
+        step(keys, account, request)
         samples.append((time.perf_counter_ns() - started) / 1_000)
-        if after is not None:
-            after(keys, request, decision)
     return samples
-
-
-def _decide(store: FeatureStore, policy: Policy) -> Callable[[Keys, PaymentRequest], object]:
-    def decide(keys: Keys, request: PaymentRequest) -> object:
-        features = load_features(store, keys, request.at, policy)
-        return evaluate(RiskContext(request, _facts(request.at), features, policy))
-
-    return decide
-
-
-def _write(store: FeatureStore) -> Callable[[Keys, PaymentRequest, object], None]:
-    def write(keys: Keys, request: PaymentRequest, decision: object) -> None:
-        assert isinstance(decision, RiskDecision)
-        record_decision(store, keys, request, decision)
-
-    return write
-
-
-def _both(
-    decide: Callable[[Keys, PaymentRequest], object],
-    write: Callable[[Keys, PaymentRequest, object], None],
-) -> Callable[[Keys, PaymentRequest], object]:
-    def both(keys: Keys, request: PaymentRequest) -> object:
-        decision = decide(keys, request)
-        write(keys, request, decision)
-        return decision
-
-    return both
 
 
 def run_risk(
@@ -144,28 +121,58 @@ def run_risk(
         recent_amounts=tuple(Money(10_000 + n) for n in range(20)), known_devices=frozenset({"d"})
     )
 
-    def pipeline_only(keys: Keys, request: PaymentRequest) -> None:
-        evaluate(RiskContext(request, _facts(request.at), warm, policy))
+    def pipeline_only(_keys: Keys, account: Account, request: PaymentRequest) -> None:
+        evaluate(RiskContext(request, account_facts(account), warm, policy))
 
-    rows = []
     baseline = _percentiles(_measure(pipeline_only, tag, accounts, decisions))
-    rows.append(RiskRow("pipeline alone (features in memory)", *baseline, 1.0))
-    stores: list[tuple[str, FeatureStore]] = [("database store", SqlFeatureStore(rt.engine))]
+    rows = [RiskRow("pipeline alone (features in memory)", *baseline, 1.0)]
+    verifier = LocalVerifier("bench")
+    stores: list[tuple[str, RiskEngine]] = [
+        ("database store", RiskEngine(lambda: policy, verifier))
+    ]
     redis_store = (
         RedisFeatureStore.from_url(rt.settings.redis_url, prefix=f"bench:{tag}:") if redis else None
     )
     if redis_store is not None:
-        stores.append(("Redis store", redis_store))
+        stores.append(("Redis store", RiskEngine(lambda: policy, verifier, redis_store)))
     try:
-        for name, store in stores:
-            _seed(store, tag, accounts, history, now)
-            decide, write = _decide(store, policy), _write(store)
-            reads = _percentiles(_measure(decide, tag, accounts, decisions, after=write))
-            rows.append(RiskRow(f"{name}: 6 reads + decide", *reads, reads[1] / baseline[1]))
-            both = _percentiles(_measure(_both(decide, write), tag, accounts, decisions))
-            rows.append(RiskRow(f"{name}: + the decision's writes", *both, both[1] / baseline[1]))
+        for name, engine in stores:
+            with rt.uow_factory(write=True) as uow:
+                _seed(engine.features_in(uow), tag, accounts, history, now)
+                uow.commit()
+            with rt.uow_factory(write=False) as uow:
+                decide = _decide(engine, uow)
+                reads = _percentiles(_measure(decide, tag, accounts, decisions))
+            rows.append(
+                RiskRow(f"{name}: decision (1 read + pipeline)", *reads, reads[1] / baseline[1])
+            )
+            writes = _percentiles(_measure(_writes(rt, engine), tag, accounts, decisions))
+            label = "own commit" if engine.shared_features is None else "after commit"
+            rows.append(RiskRow(f"{name}: writes ({label})", *writes, writes[1] / baseline[1]))
     finally:
         if redis_store is not None:
             redis_store.prune(now + timedelta(days=1))
             redis_store.close()
     return rows
+
+
+def _decide(engine: RiskEngine, uow: UnitOfWork) -> Step:
+    def decide(_keys: Keys, account: Account, request: PaymentRequest) -> None:
+        assess(engine, uow, account, request)
+
+    return decide
+
+
+def _writes(rt: Runtime, engine: RiskEngine) -> Step:
+    """The observations of an approved payment, as authorization writes them."""
+
+    def write(keys: Keys, _account: Account, request: PaymentRequest) -> None:
+        items = decision_observations(keys, request, RiskAction.APPROVE, placed=True)
+        if engine.shared_features is not None:
+            engine.shared_features.record(items)
+            return
+        with rt.uow_factory(write=True) as uow:
+            uow.features.record(items)
+            uow.commit()
+
+    return write

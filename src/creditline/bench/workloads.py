@@ -8,7 +8,10 @@ accounts do.
 - raw: the ceiling. The minimal authorize with the bare driver (psycopg / sqlite3), no
   SQLAlchemy, no idempotency: BEGIN; conditional UPDATE … RETURNING; INSERT hold; COMMIT.
 - service: `CommandBus.execute_idempotent` exactly as the API calls it (idempotency
-  record and rendered JSON included), without HTTP.
+  record and rendered JSON included), without HTTP, risk control off: the core engine.
+- service_risk: the same with the risk pipeline on (observe mode: all of its work, no
+  refusals) and each payment's device, IP and place — within 20% of `service` is the
+  target.
 - http, http_mix: the same through a running server (driven by http_load.py).
 - *_mix: authorize, then capture it whole or release it (alternately): two operations.
 """
@@ -25,6 +28,8 @@ from datetime import UTC, datetime, timedelta
 
 from creditline.domain.hold import Hold
 from creditline.domain.money import Money
+from creditline.domain.risk.inputs import Location
+from creditline.service.commands import Signals
 
 Operation = Callable[[], int]
 """Performs one unit of work; returns how many operations it counted."""
@@ -140,7 +145,7 @@ def _raw_sqlite(spec: BenchSpec) -> Operation:
     return authorize
 
 
-def service_operation(spec: BenchSpec, *, mix: bool) -> Operation:
+def service_operation(spec: BenchSpec, *, mix: bool, risk: bool = False) -> Operation:
     from creditline.bootstrap import bootstrap  # noqa: PLC0415
     from creditline.config import Settings  # noqa: PLC0415
     from creditline.entrypoints.api.respond import render_error, renderer  # noqa: PLC0415
@@ -149,7 +154,13 @@ def service_operation(spec: BenchSpec, *, mix: bool) -> Operation:
     from creditline.service.access import Actor, Role  # noqa: PLC0415
     from creditline.service.bus import IdempotencyKey  # noqa: PLC0415
 
-    runtime = bootstrap(Settings(database_url=spec.database_url), pool_size=1)
+    # The core engine alone, or with the risk pipeline doing all of its work: features
+    # read and written, every rule evaluated, the decision logged — in observe mode (every
+    # rule in shadow), so no bench payment is refused and the two rows do the same holds.
+    settings = Settings(
+        database_url=spec.database_url, risk_enabled=risk, risk_policy=RISK_BENCH_POLICY
+    )
+    runtime = bootstrap(settings, pool_size=1)
     actor = Actor(
         key_id="key_bench",
         role=Role.MERCHANT,
@@ -178,6 +189,7 @@ def service_operation(spec: BenchSpec, *, mix: bool) -> Operation:
                 account_id=_random_account(spec),
                 order_id=uuid.uuid4().hex,
                 amount=Money(HOLD_AMOUNT_FEN),
+                signals=_signals() if risk else commands.Signals(),
             )
         )
         if not mix:
@@ -196,7 +208,19 @@ WORKLOADS: dict[str, Callable[[BenchSpec], Operation]] = {
     "raw": raw_operation,
     "service": lambda spec: service_operation(spec, mix=False),
     "service_mix": lambda spec: service_operation(spec, mix=True),
+    "service_risk": lambda spec: service_operation(spec, mix=False, risk=True),
 }
+RISK_BENCH_POLICY = "observe"
+
+
+def _signals() -> Signals:
+    n = random.randrange(5_000)
+    return Signals(
+        item_categories=("books",),
+        device_id=f"dev-{n}",
+        ip=f"10.{n % 250}.{n // 250}.1",
+        location=Location(31.2304, 121.4737, "Shanghai"),
+    )
 
 
 def worker_seed() -> int:

@@ -30,6 +30,10 @@ from creditline.domain.errors import (
     InsufficientCredit,
 )
 from creditline.domain.money import ZERO, Money
+from creditline.domain.spend import PeriodSpend
+
+DEFAULT_TIER = "standard"
+NO_SPEND = PeriodSpend()
 
 
 class AccountStatus(StrEnum):
@@ -81,6 +85,11 @@ class Account:
     created_at: datetime
     updated_at: datetime
     last_forced_capture_at: datetime | None = None
+    tier: str = DEFAULT_TIER
+    """The risk policy's tier whose thresholds apply (`new`, `standard`, `premium`)."""
+    real_name_verified: bool = True
+    spend: PeriodSpend = NO_SPEND
+    """Approved spending today and this month (for the period limits)."""
 
     def __post_init__(self) -> None:
         assert self.credit_limit.fen >= 0, self
@@ -101,7 +110,14 @@ class Account:
 
 
 def open_account(
-    *, account_id: str, platform_id: str, external_ref: str, credit_limit: Money, now: datetime
+    *,
+    account_id: str,
+    platform_id: str,
+    external_ref: str,
+    credit_limit: Money,
+    now: datetime,
+    tier: str = DEFAULT_TIER,
+    real_name_verified: bool = True,
 ) -> Account:
     return Account(
         id=account_id,
@@ -115,6 +131,8 @@ def open_account(
         version=1,
         created_at=now,
         updated_at=now,
+        tier=tier,
+        real_name_verified=real_name_verified,
     )
 
 

@@ -16,10 +16,15 @@ ValueError. Broken invariants are not in this tree: they are assertions and cras
     │   ├── InvalidAmount                 invalid_amount
     │   ├── InvalidHoldTtl                invalid_hold_ttl
     │   ├── ReasonRequired                reason_required
-    │   └── InvalidUrl                    invalid_url
+    │   ├── InvalidUrl                    invalid_url
+    │   ├── ChallengeInvalid              challenge_invalid
+    │   └── UnknownTier                   unknown_tier
     ├── Declined                                                       a new spending refused
     │   ├── InsufficientCredit            insufficient_credit
-    │   └── AccountNotActive              account_not_active
+    │   ├── AccountNotActive              account_not_active
+    │   └── RiskRefusal                                                the risk rules said no
+    │       ├── RiskDeclined              risk_declined
+    │       └── ChallengeRequired         challenge_required
     ├── Conflict                                                       state does not allow it
     │   ├── HoldNotPending
     │   │   ├── HoldAlreadyCaptured       hold_already_captured
@@ -46,6 +51,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from creditline.domain.money import Money
+from creditline.domain.risk.decision import RiskDecision
 
 ParamValue = int | str | bool | None
 
@@ -123,6 +129,48 @@ class InsufficientCredit(Declined):
 
 class AccountNotActive(Declined):
     code = "account_not_active"
+
+
+class RiskRefusal(Declined):
+    """Refused by the risk rules: `decision` has every hit with its reason code and numbers."""
+
+    def __init__(
+        self, detail: str, decision: RiskDecision, *, decision_id: str, challenge_id: str | None
+    ) -> None:
+        super().__init__(
+            detail,
+            codes=",".join(hit.code for hit in decision.deciding),
+            decision_id=decision_id,
+            challenge_id=challenge_id,
+            policy_version=decision.policy_version,
+        )
+        self.decision = decision
+        self.decision_id = decision_id
+        self.challenge_id = challenge_id
+
+
+class RiskDeclined(RiskRefusal):
+    """The risk rules decline this payment; `reasons` say why and what to do instead."""
+
+    code = "risk_declined"
+
+
+class ChallengeRequired(RiskRefusal):
+    """Step-up verification first: retry with `challenge_id` and the verifier's token."""
+
+    code = "challenge_required"
+
+
+class ChallengeInvalid(InvalidRequest):
+    """The challenge is unknown, used, expired, for another payment, or the token is wrong."""
+
+    code = "challenge_invalid"
+
+
+class UnknownTier(InvalidRequest):
+    """The risk policy has no such tier."""
+
+    code = "unknown_tier"
 
 
 class Conflict(CreditlineError):

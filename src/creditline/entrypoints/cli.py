@@ -44,6 +44,7 @@ app.add_typer(cli_ops.worker_app, name="worker")
 app.add_typer(cli_ops.events_app, name="events")
 app.add_typer(cli_risk.risk_app, name="risk")
 app.command("simulate")(cli_risk.simulate_command)
+app.command("explain")(cli_risk.explain_command)
 holds_app.command("reconcile")(cli_ops.holds_reconcile)
 admin_app.command("set-platform")(cli_ops.set_platform)
 admin_app.command("set-merchant-trusted")(cli_ops.set_merchant_trusted)
@@ -261,7 +262,7 @@ def bench(
     if ctx.invoked_subcommand is not None:
         return
     from creditline.bench.core import CoreOptions, durability, run_core  # noqa: PLC0415
-    from creditline.bench.report import HEADER, core_row  # noqa: PLC0415
+    from creditline.bench.report import HEADER, core_row, risk_cost  # noqa: PLC0415
 
     try:
         counts = tuple(int(part) for part in clients.split(",") if part.strip())
@@ -285,7 +286,9 @@ def bench(
             f"{accounts} accounts · {server_workers} HTTP server processes"
         )
         out.print(HEADER)
-        run_core(rt, options, lambda row: out.print(core_row(row), highlight=False))
+        rows = run_core(rt, options, lambda row: out.print(core_row(row), highlight=False))
+    for line in risk_cost(rows):
+        out.print(line, highlight=False)
 
 
 @bench_app.command("release")
@@ -356,7 +359,7 @@ def bench_risk(
         rows = run_risk(rt, accounts=accounts, history=history, decisions=decisions, redis=redis)
     for row in rows:
         out.print(
-            f"{row.name:<44} p50 {row.p50_us:8.0f} µs  p99 {row.p99_us:8.0f} µs  "
+            f"{row.name:<46} p50 {row.p50_us:8.0f} µs  p99 {row.p99_us:8.0f} µs  "
             f"max {row.max_us:8.0f} µs  p99 {row.ratio:5.1f}× the pipeline alone",
             highlight=False,
         )

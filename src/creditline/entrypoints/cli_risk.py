@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Annotated
 
@@ -9,8 +10,14 @@ import typer
 from rich.table import Table
 
 from creditline.adapters.risk_policy import load_policy
+from creditline.adapters.verifier import LocalVerifier
+from creditline.domain.money import Money
+from creditline.domain.risk.explain import choose_language
+from creditline.domain.risk.inputs import Location
 from creditline.domain.risk.policy import PolicyError
-from creditline.entrypoints.cli_common import fail, out
+from creditline.entrypoints.cli_common import fail, load_settings, out, runtime
+from creditline.service.access import Actor, Role
+from creditline.service.commands import ExplainPayment, Signals
 
 risk_app = typer.Typer(help="Risk control: the policy and its rules.", no_args_is_help=True)
 
@@ -87,3 +94,97 @@ def simulate_command(
     out_file.write_text(to_jsonl(traffic), encoding="utf-8")
     fraud = sum(p.label == "fraud" for p in traffic)
     out.print(f"wrote {len(traffic):,} payments ({fraud:,} fraud) to {out_file}", highlight=False)
+
+
+def _operator() -> Actor:
+    return Actor(key_id="cli", role=Role.OPERATOR, name=f"cli:{getpass.getuser()}")
+
+
+def explain_command(
+    account_id: Annotated[str, typer.Argument(help="The account that would pay")],
+    amount: Annotated[str, typer.Option(help="Amount in yuan, e.g. 6200.00")],
+    merchant: Annotated[str, typer.Option(help="The merchant id")],
+    device: Annotated[str | None, typer.Option(help="Device id")] = None,
+    ip: Annotated[str | None, typer.Option(help="IP address")] = None,
+    city: Annotated[str | None, typer.Option(help="City (with --lat and --lon)")] = None,
+    lat: Annotated[float | None, typer.Option(min=-90, max=90)] = None,
+    lon: Annotated[float | None, typer.Option(min=-180, max=180)] = None,
+    category: Annotated[
+        list[str] | None, typer.Option(help="An item category (repeatable), e.g. gift_card")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="zh-CN or en")] = "zh-CN",
+) -> None:
+    """Would this payment pass, and if not, why? The risk pipeline as a dry run: the
+    decision, every reason with its numbers and remedy; nothing is written."""
+    from creditline.domain.risk.explain import explain  # noqa: PLC0415
+    from creditline.service.risk_queries import explain_payment  # noqa: PLC0415
+
+    try:
+        money = Money.from_yuan(amount)
+    except (ValueError, ArithmeticError):
+        raise fail(f"--amount {amount!r} is not an amount in yuan (e.g. 6200.00)") from None
+    if not money.is_positive():
+        raise fail("--amount must be more than ¥0.00")
+    if (lat is None) != (lon is None):
+        raise fail("give --lat and --lon together")
+    language = choose_language(lang)
+    where = None if lat is None or lon is None else Location(lat, lon, city)
+    signals = Signals(
+        item_categories=tuple(category or ()), device_id=device, ip=ip, location=where
+    )
+    with runtime() as rt:
+        if rt.risk is None:
+            raise fail("risk control is off (CREDITLINE_RISK_ENABLED=false)")
+        with rt.uow_factory(write=False) as uow:
+            found = explain_payment(
+                uow,
+                rt.bus.context(_operator()),
+                rt.risk,
+                ExplainPayment(account_id, money, merchant_id=merchant, signals=signals),
+            )
+    decision = found.assessment.decision
+    verdict = "would pass" if found.would_pass else "would NOT pass"
+    out.print(
+        f"{money.format()} from {account_id}: {verdict} · action {decision.action.value} · "
+        f"available {found.available.format()} · policy {decision.policy_version} · "
+        f"{found.assessment.latency_us} µs",
+        highlight=False,
+    )
+    for hit in decision.hits:
+        text = explain(hit, language)
+        mark = " (shadow)" if hit.shadow else ""
+        out.print(f"- {hit.action.value} {hit.code}{mark}: {text.message} {text.remedy}")
+
+
+@risk_app.command("decisions")
+def decisions_command(
+    account_id: Annotated[str, typer.Argument(help="The account")],
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
+) -> None:
+    """An account's risk decisions, newest first: action, reason codes, amount, latency."""
+    from creditline.service.risk_queries import account_decisions  # noqa: PLC0415
+
+    with runtime() as rt, rt.uow_factory(write=False) as uow:
+        page = account_decisions(uow, rt.bus.context(_operator()), account_id, None, limit)
+    table = Table("at", "action", "amount", "codes", "order", "hold", "µs", "policy")
+    for d in page.items:
+        table.add_row(
+            d.at.isoformat(timespec="seconds"),
+            d.action.value,
+            d.amount.format(),
+            ", ".join(d.codes) or "-",
+            d.order_id,
+            d.hold_id or d.challenge_id or "-",
+            str(d.latency_us),
+            d.policy_version,
+        )
+    out.print(table)
+
+
+@risk_app.command("challenge-code")
+def challenge_code(
+    challenge_id: Annotated[str, typer.Argument(help="From challenge_required")],
+) -> None:
+    """The local verifier's code for a challenge (development: what an SMS would carry)."""
+    settings = load_settings()
+    out.print(LocalVerifier(settings.verifier_secret).code_for(challenge_id), highlight=False)

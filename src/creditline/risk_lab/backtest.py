@@ -30,8 +30,9 @@ from creditline.domain.risk.inputs import (
 from creditline.domain.risk.pipeline import evaluate
 from creditline.domain.risk.policy import Policy
 from creditline.domain.risk.rules import RiskContext
+from creditline.domain.spend import business_day_start
 from creditline.risk_lab.simulate import Payment
-from creditline.service.risk_features import RECENT_AMOUNTS, business_day_start
+from creditline.service.risk_features import RECENT_AMOUNTS
 
 STOPPED = (RiskAction.DECLINE, RiskAction.CHALLENGE)
 

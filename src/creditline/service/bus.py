@@ -21,12 +21,17 @@ A command that loses a race — its account changed after it was read (optimisti
 concurrency), or another uniqueness rule was hit (an order's one pending hold) — is run
 once more with `careful=True`: the handler then locks before it reads and checks before
 it writes, so the second attempt cannot lose the same way.
+
+A refusal may keep some writes (`Context.keep`): a payment the risk rules decline is
+still logged, with its observations, in the refusal's transaction. Writes outside the
+database (`Context.after_commit`) run once the outcome is committed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from creditline.domain.errors import CreditlineError, IdempotencyKeyReused
 from creditline.service.access import Actor
@@ -41,6 +46,9 @@ from creditline.service.ports import (
     UnitOfWorkFactory,
     WriteConflict,
 )
+
+if TYPE_CHECKING:
+    from creditline.service.risk import RiskEngine
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,28 +70,54 @@ class Outcome:
 
 
 class CommandBus:
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, new_id: IdGenerator) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        new_id: IdGenerator,
+        risk: RiskEngine | None = None,
+    ) -> None:
         self.uow_factory = uow_factory
         self.clock = clock
         self.new_id = new_id
+        self.risk = risk
 
     def context(self, actor: Actor, *, careful: bool = False) -> Context:
-        return Context(actor=actor, now=self.clock.now(), new_id=self.new_id, careful=careful)
+        return Context(
+            actor=actor, now=self.clock.now(), new_id=self.new_id, careful=careful, risk=self.risk
+        )
 
     def execute(self, actor: Actor, command: Command) -> object:
-        """Run a command and commit; a refusal raises and changes nothing."""
+        """Run a command and commit; a refusal raises and changes nothing but what the
+        handler kept (a declined payment's decision log)."""
         handler = HANDLERS[type(command)]
         for careful in (False, True):
+            ctx = self.context(actor, careful=careful)
+            refusal: CreditlineError | None = None
             with self.uow_factory(write=True) as uow:
                 try:
-                    result = handler(uow, self.context(actor, careful=careful), command)
+                    result = handler(uow, ctx, command)
                     uow.commit()
                 except WriteConflict:
                     if careful:
                         raise
                     continue
+                except CreditlineError as error:
+                    refusal = error
+            if refusal is not None:
+                if ctx.kept:
+                    self._keep(ctx)
+                raise refusal
+            ctx.finished()
             return result
         raise AssertionError("unreachable: the careful attempt returns or raises")
+
+    def _keep(self, ctx: Context) -> None:
+        with self.uow_factory(write=True) as uow:
+            for write in ctx.kept:
+                write(uow)
+            uow.commit()
+        ctx.finished()
 
     def execute_idempotent(
         self,
@@ -102,6 +136,7 @@ class CommandBus:
                     outcome = render(handler(uow, ctx, command))
                     uow.idempotency.add(_record(key, outcome, ctx))
                     uow.commit()
+                    ctx.finished()
                     return outcome
                 except CreditlineError as refusal:
                     refused = render_error(refusal)
@@ -117,6 +152,8 @@ class CommandBus:
 
     def _store_refusal(self, key: IdempotencyKey, refused: Outcome, ctx: Context) -> Outcome:
         with self.uow_factory(write=True) as uow:
+            for write in ctx.kept:
+                write(uow)
             uow.idempotency.add(_record(key, refused, ctx))
             try:
                 uow.commit()
@@ -124,6 +161,7 @@ class CommandBus:
                 if conflict.kind is not ConflictKind.IDEMPOTENCY_KEY_TAKEN:
                     raise
                 return self._replay(key)
+        ctx.finished()
         return refused
 
     def _replay(self, key: IdempotencyKey) -> Outcome:

@@ -2,7 +2,8 @@
 
 An observation is (key, time, amount, tag): an attempt on `acct:<id>:attempt`, a
 purchase on `acct:<id>:purchase` (amount), a device on `acct:<id>:device` (tag). A store
-only records observations and returns them — newest first — for a window or the last N;
+only records observations and returns them — newest first — for a window or the last N,
+any number of such queries in one round trip;
 `summarize` computes count, sum, distinct tags and last seen from them, the same code
 for every store, so the stores agree by construction where it matters. The database
 store is the embedded default; the Redis store is shared by many API processes. One
@@ -20,6 +21,8 @@ FEATURE_RETENTION_S = 40 * 86_400
 """Observations older than this are pruned (the longest window is a month)."""
 RECENT_MAX = 100
 """The most observations a `latest` call returns."""
+WINDOW_MAX = 1_000
+"""The most observations one query returns (a window's count is capped here)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,17 +50,39 @@ def summarize(observations: Sequence[Observation]) -> Window:
     )
 
 
-class FeatureStore(Protocol):
-    def record(self, key: str, observation: Observation) -> None: ...
+@dataclass(frozen=True, slots=True)
+class Query:
+    """The newest observations of `key`: those at or after `since` (if given), at most
+    `limit` of them. A window's count is exact up to `limit`; rules compare it with
+    maxima far below that."""
 
-    def since(self, key: str, start: datetime) -> list[Observation]:
-        """Observations at or after `start`, newest first."""
+    key: str
+    since: datetime | None = None
+    limit: int = WINDOW_MAX
+
+    def __post_init__(self) -> None:
+        assert 1 <= self.limit <= WINDOW_MAX, self
+
+
+class FeatureStore(Protocol):
+    def record(self, items: Sequence[tuple[str, Observation]]) -> None:
+        """Record observations under their keys, in one round trip."""
         ...
 
-    def latest(self, key: str, count: int) -> list[Observation]:
-        """The last `count` observations (at most `RECENT_MAX`), newest first."""
+    def read(self, queries: Sequence[Query]) -> list[list[Observation]]:
+        """Each query's observations, newest first, all in one round trip."""
         ...
 
     def prune(self, before: datetime) -> int:
         """Forget observations older than `before`; how many went (Redis: expiry does it)."""
         ...
+
+
+def since(store: FeatureStore, key: str, start: datetime) -> list[Observation]:
+    """Observations at or after `start`, newest first (up to `WINDOW_MAX`)."""
+    return store.read([Query(key, since=start)])[0]
+
+
+def latest(store: FeatureStore, key: str, count: int) -> list[Observation]:
+    """The last `count` observations (at most `RECENT_MAX`), newest first."""
+    return store.read([Query(key, limit=min(count, RECENT_MAX))])[0]

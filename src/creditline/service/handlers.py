@@ -9,17 +9,15 @@ mode (the bus's second attempt) it locks the account row first (see `ports.py`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from creditline.domain import hold as holds
 from creditline.domain.account import Account, apply_status_action, open_account
 from creditline.domain.errors import (
     AccountExists,
-    AccountNotFound,
     InsufficientCredit,
     InvalidAmount,
-    MerchantNotFound,
     OrderHasOpenHold,
     PlatformNotFound,
 )
@@ -29,7 +27,7 @@ from creditline.domain.limits import CREDIT_LIMIT_MAX
 from creditline.domain.money import ZERO
 from creditline.domain.refund import refund as refund_hold
 from creditline.domain.repayment import repay as repay_account
-from creditline.service import commands, notifications
+from creditline.service import commands, notifications, risk
 from creditline.service.access import (
     Role,
     require_reason,
@@ -42,6 +40,7 @@ from creditline.service.context import Context
 from creditline.service.expiry import expire_past_deadline, persist_hold_change
 from creditline.service.ports import UnitOfWork
 from creditline.service.queries import AccountView, view_account
+from creditline.service.risk_queries import check_tier, payment_parties
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +66,16 @@ def open_credit_account(uow: UnitOfWork, ctx: Context, cmd: commands.OpenAccount
             f"platform {platform_id} already has account {existing.id} for {cmd.external_ref}",
             account_id=existing.id,
         )
+    if ctx.risk is not None:
+        check_tier(ctx.risk.policy(), cmd.tier)
     account = open_account(
         account_id=ctx.new_id("acct"),
         platform_id=platform_id,
         external_ref=cmd.external_ref,
         credit_limit=cmd.credit_limit,
         now=ctx.now,
+        tier=cmd.tier,
+        real_name_verified=cmd.real_name_verified,
     )
     uow.accounts.add(account)
     return view_account(account, ZERO)
@@ -99,16 +102,24 @@ def authorize(uow: UnitOfWork, ctx: Context, cmd: commands.Authorize) -> Hold:
     refuse with the id of the hold that is still open.
     """
     require_role(ctx.actor, Role.PLATFORM, Role.MERCHANT)
-    merchant_id = ctx.actor.merchant_id if ctx.actor.role is Role.MERCHANT else cmd.merchant_id
-    merchant = uow.directory.get_merchant(merchant_id) if merchant_id else None
-    if merchant is None or merchant.platform_id != ctx.actor.platform_id:
-        raise MerchantNotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
-    account = _account(uow, ctx, cmd.account_id)
-    if account is None or account.platform_id != merchant.platform_id:
-        raise AccountNotFound(f"no account {cmd.account_id}", account_id=cmd.account_id)
+    merchant, account = payment_parties(uow, ctx, cmd.account_id, cmd.merchant_id, _account)
     if ctx.careful:
         account = _clear_order(uow, ctx, account, cmd.order_id)
     ttl_s = merchant.hold_ttl_s if cmd.ttl_s is None else cmd.ttl_s
+    passed = None
+    if ctx.risk is not None:
+        passed = risk.gate(
+            ctx.risk,
+            uow,
+            ctx,
+            account,
+            merchant_id=merchant.id,
+            order_id=cmd.order_id,
+            amount=cmd.amount,
+            signals=cmd.signals,
+            challenge_id=cmd.challenge_id,
+            token=cmd.verification_token,
+        )
 
     def place(current: Account) -> tuple[Account, Hold]:
         return holds.place_hold(
@@ -131,11 +142,40 @@ def authorize(uow: UnitOfWork, ctx: Context, cmd: commands.Authorize) -> Hold:
             raise
         after, hold = place(account)
     uow.holds.add(hold)
-    uow.accounts.save(account, after)
+    uow.accounts.save(account, replace(after, spend=after.spend.plus(cmd.amount, ctx.now)))
+    if passed is not None:
+        assert ctx.risk is not None
+        risk.record_passed(ctx.risk, uow, ctx, passed, hold.id)
     notifications.hold_created(
         uow, hold, platform_id=account.platform_id, now=ctx.now, new_id=ctx.new_id
     )
     return hold
+
+
+def set_risk_profile(uow: UnitOfWork, ctx: Context, cmd: commands.SetRiskProfile) -> AccountView:
+    require_role(ctx.actor, Role.PLATFORM, Role.OPERATOR)
+    account = visible_account(ctx.actor, _account(uow, ctx, cmd.account_id), cmd.account_id)
+    if cmd.tier is not None and ctx.risk is not None:
+        check_tier(ctx.risk.policy(), cmd.tier)
+    changed = replace(
+        account,
+        tier=account.tier if cmd.tier is None else cmd.tier,
+        real_name_verified=account.real_name_verified
+        if cmd.real_name_verified is None
+        else cmd.real_name_verified,
+        version=account.version + 1,
+        updated_at=ctx.now,
+    )
+    uow.accounts.save(account, changed)
+    audit(
+        uow,
+        ctx,
+        "account.risk_profile",
+        account.id,
+        "risk profile set",
+        f"tier={changed.tier} real_name_verified={changed.real_name_verified}",
+    )
+    return _view(uow, ctx, changed)
 
 
 def _clear_order(uow: UnitOfWork, ctx: Context, account: Account, order_id: str) -> Account:
@@ -245,6 +285,7 @@ Handler = Callable[[UnitOfWork, Context, Any], object]
 HANDLERS: dict[type[commands.Command], Handler] = {
     commands.OpenAccount: open_credit_account,
     commands.ChangeAccountStatus: change_account_status,
+    commands.SetRiskProfile: set_risk_profile,
     commands.Authorize: authorize,
     commands.Capture: capture,
     commands.Release: release,

@@ -28,7 +28,9 @@ from creditline.domain.money import Money
 from creditline.domain.parties import Merchant, Platform
 from creditline.service.access import Actor
 from creditline.service.event_ports import DeadLetterStore, InboxStore, OutboxStore
+from creditline.service.features import FeatureStore
 from creditline.service.pages import Page
+from creditline.service.risk_ports import RiskStore
 
 
 class ConflictKind(StrEnum):
@@ -270,6 +272,9 @@ class UnitOfWork(Protocol):
     inbox: InboxStore
     dead_letters: DeadLetterStore
     outbox: OutboxStore
+    risk: RiskStore
+    features: FeatureStore
+    """The database feature store, in this unit of work's transaction."""
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -3,25 +3,28 @@
 Keys: `acct:<id>:attempt`, `device:<id>:attempt`, `ip:<ip>:attempt` (every attempt),
 `acct:<id>:purchase` (approved payments: amount, and the tag `device|city|lat,lon`),
 `acct:<id>:decline` (declines; the run is the declines since the last purchase). Day and
-month windows are Asia/Shanghai business days. Six reads per decision; the write after
-the decision is three to five observations (a challenge records only its attempt: the
-purchase is recorded once verified).
+month sums come from the account's own counters (`domain/spend.py`: enforced atomically
+with the hold), not from here. One round trip reads up to five keys; the write after the
+decision is three to five observations (a challenge records only its attempt: the
+purchase is recorded once verified and placed).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from creditline.domain.money import Money
 from creditline.domain.risk.decision import RiskAction, RiskDecision
 from creditline.domain.risk.inputs import Features, Location, PaymentRequest, Seen
 from creditline.domain.risk.policy import Policy
-from creditline.service.features import RECENT_MAX, FeatureStore, Observation
+from creditline.domain.spend import PeriodSpend
+from creditline.service.features import RECENT_MAX, FeatureStore, Observation, Query
 
-BUSINESS_TZ = timezone(timedelta(hours=8))
-"""Asia/Shanghai (no daylight saving)."""
 RECENT_AMOUNTS = 20
+"""Purchases behind the amount-anomaly rule's median and MAD."""
+DECLINE_RUN_MAX = 20
+"""Declines read back; a run longer than this counts as this long."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,30 +70,32 @@ def _place(tag: str | None) -> tuple[str | None, str | None, Location | None]:
     return device or None, city or None, location
 
 
-def business_day_start(now: datetime) -> datetime:
-    """Midnight in Asia/Shanghai of the business day `now` falls in."""
-    return now.astimezone(BUSINESS_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def load_features(store: FeatureStore, keys: Keys, now: datetime, policy: Policy) -> Features:
+def load_features(
+    store: FeatureStore, keys: Keys, now: datetime, policy: Policy, spend: PeriodSpend
+) -> Features:
+    """A payment's features: one round trip to the store; the period sums from `spend`."""
     window = now - timedelta(seconds=policy.velocity_window_s)
-    attempts = store.since(keys.attempts, window)
+    queries = [
+        Query(keys.attempts, since=window),
+        Query(keys.purchases, limit=RECENT_MAX),
+        Query(keys.declines, limit=DECLINE_RUN_MAX),
+    ]
+    for key in (keys.device_attempts, keys.ip_attempts):
+        if key is not None:
+            queries.append(Query(key, since=window))
+    attempts, recent, declines, *others = store.read(queries)
+    device = others.pop(0) if keys.device_attempts is not None else []
+    ip = others.pop(0) if keys.ip_attempts is not None else []
     burst_start = now - timedelta(seconds=policy.burst_window_s)
-    device = store.since(keys.device_attempts, window) if keys.device_attempts else []
-    ip = store.since(keys.ip_attempts, window) if keys.ip_attempts else []
-    day_start = business_day_start(now)
-    month = store.since(keys.purchases, day_start.replace(day=1))
-    today = [o for o in month if o.at >= day_start]
-    recent = store.latest(keys.purchases, RECENT_MAX)
     last_purchase = recent[0].at if recent else None
-    declines = store.latest(keys.declines, RECENT_MAX)
     places = [_place(o.tag) for o in recent]
     last_place = places[0][2] if places else None
+    period = spend.as_of(now)
     return Features(
-        day_amount=Money(sum(o.amount for o in today)),
-        day_count=len(today),
-        month_amount=Money(sum(o.amount for o in month)),
-        month_count=len(month),
+        day_amount=period.day_amount,
+        day_count=period.day_count,
+        month_amount=period.month_amount,
+        month_count=period.month_count,
         account_attempts=len(attempts),
         account_burst_attempts=sum(1 for o in attempts if o.at >= burst_start),
         device_attempts=len(device),
@@ -105,15 +110,30 @@ def load_features(store: FeatureStore, keys: Keys, now: datetime, policy: Policy
     )
 
 
-def record_decision(
-    store: FeatureStore, keys: Keys, request: PaymentRequest, decision: RiskDecision
-) -> None:
-    """What the next decisions need to know about this one."""
+def decision_observations(
+    keys: Keys, request: PaymentRequest, action: RiskAction, *, placed: bool
+) -> list[tuple[str, Observation]]:
+    """What the next decisions need to know about this one: the attempt (account, device,
+    IP), a decline, or — when the hold was placed — the purchase with its device and place."""
     attempt = Observation(request.at)
-    for key in (keys.attempts, keys.device_attempts, keys.ip_attempts):
-        if key is not None:
-            store.record(key, attempt)
-    if decision.action is RiskAction.DECLINE:
-        store.record(keys.declines, attempt)
-    elif decision.action in (RiskAction.APPROVE, RiskAction.FLAG):
-        store.record(keys.purchases, Observation(request.at, request.amount.fen, _tag(request)))
+    items = [(key, attempt) for key in (keys.attempts, keys.device_attempts, keys.ip_attempts)]
+    found = [(key, o) for key, o in items if key is not None]
+    if action is RiskAction.DECLINE:
+        found.append((keys.declines, attempt))
+    elif placed:
+        found.append((keys.purchases, Observation(request.at, request.amount.fen, _tag(request))))
+    return found
+
+
+def record_decision(
+    store: FeatureStore,
+    keys: Keys,
+    request: PaymentRequest,
+    decision: RiskDecision,
+    *,
+    placed: bool | None = None,
+) -> None:
+    """Record a decision's observations (`placed` defaults to approve or flag)."""
+    if placed is None:
+        placed = decision.action in (RiskAction.APPROVE, RiskAction.FLAG)
+    store.record(decision_observations(keys, request, decision.action, placed=placed))

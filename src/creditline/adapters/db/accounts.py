@@ -12,6 +12,7 @@ already holds the only write lock and no read is ever stale.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -20,6 +21,7 @@ from creditline.adapters.db.driver import Driver, Sql, columns
 from creditline.adapters.db.schema import credit_account
 from creditline.domain.account import Account, AccountStatus
 from creditline.domain.money import Money
+from creditline.domain.spend import PeriodSpend
 from creditline.service.pages import Page
 
 _COLUMNS = columns(credit_account)
@@ -38,8 +40,29 @@ _BY_REF = Sql(
 _SAVE = Sql(
     "UPDATE credit_account SET credit_limit = {p}, used = {p}, locked = {p}, "
     "credit_balance = {p}, status = {p}, version = {p}, last_forced_capture_at = {p}, "
-    "updated_at = {p} WHERE id = {p} AND version = {p}"
+    "updated_at = {p}, tier = {p}, real_name_verified = {p}, spend_day = {p}, "
+    "spend_day_amount = {p}, spend_day_count = {p}, spend_month = {p}, "
+    "spend_month_amount = {p}, spend_month_count = {p} WHERE id = {p} AND version = {p}"
 )
+
+
+def _day(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def _text(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _spend_columns(spend: PeriodSpend) -> tuple[Any, ...]:
+    return (
+        _text(spend.day),
+        spend.day_amount.fen,
+        spend.day_count,
+        _text(spend.month),
+        spend.month_amount.fen,
+        spend.month_count,
+    )
 
 
 def account_from_row(row: Mapping[Any, Any]) -> Account:
@@ -56,6 +79,16 @@ def account_from_row(row: Mapping[Any, Any]) -> Account:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         last_forced_capture_at=row["last_forced_capture_at"],
+        tier=row["tier"],
+        real_name_verified=bool(row["real_name_verified"]),
+        spend=PeriodSpend(
+            day=_day(row["spend_day"]),
+            day_amount=Money(row["spend_day_amount"]),
+            day_count=row["spend_day_count"],
+            month=_day(row["spend_month"]),
+            month_amount=Money(row["spend_month_amount"]),
+            month_count=row["spend_month_count"],
+        ),
     )
 
 
@@ -73,7 +106,20 @@ def account_to_row(account: Account) -> dict[str, Any]:
         "last_forced_capture_at": account.last_forced_capture_at,
         "created_at": account.created_at,
         "updated_at": account.updated_at,
+        "tier": account.tier,
+        "real_name_verified": account.real_name_verified,
+        **dict(zip(_SPEND_NAMES, _spend_columns(account.spend), strict=True)),
     }
+
+
+_SPEND_NAMES = (
+    "spend_day",
+    "spend_day_amount",
+    "spend_day_count",
+    "spend_month",
+    "spend_month_amount",
+    "spend_month_count",
+)
 
 
 class SqlAccountStore:
@@ -112,6 +158,9 @@ class SqlAccountStore:
                 after.version,
                 db.to_db(after.last_forced_capture_at),
                 db.to_db(after.updated_at),
+                after.tier,
+                after.real_name_verified,
+                *_spend_columns(after.spend),
                 before.id,
                 before.version,
             ),

@@ -102,6 +102,14 @@ credit_account = Table(
     Column("last_forced_capture_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("tier", String(32), nullable=False, server_default="standard"),
+    Column("real_name_verified", Boolean, nullable=False, server_default=text("true")),
+    Column("spend_day", String(10), nullable=True),
+    Column("spend_day_amount", BigInteger, nullable=False, server_default="0"),
+    Column("spend_day_count", Integer, nullable=False, server_default="0"),
+    Column("spend_month", String(10), nullable=True),
+    Column("spend_month_amount", BigInteger, nullable=False, server_default="0"),
+    Column("spend_month_count", Integer, nullable=False, server_default="0"),
     UniqueConstraint("platform_id", "external_ref", name="uq_credit_account_external_ref"),
     CheckConstraint("credit_limit >= 0", name="ck_credit_account_limit"),
     CheckConstraint("used >= 0", name="ck_credit_account_used"),
@@ -344,3 +352,44 @@ risk_observation = Table(
     Index("ix_risk_observation_key_at", "key", "at"),
 )
 """Keyed observations behind the risk features (attempts, purchases, places, devices)."""
+
+risk_decision = Table(
+    "risk_decision",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("credit_account.id"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("codes", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("merchant_id", String(40), nullable=False),
+    Column("order_id", Text, nullable=False),
+    Column("policy_version", String(16), nullable=False),
+    Column("latency_us", Integer, nullable=False),
+    Column("hold_id", String(40), nullable=True),
+    Column("challenge_id", String(40), nullable=True),
+    Column("detail", Text, nullable=False),
+    CheckConstraint(
+        "action IN ('approve', 'flag', 'challenge', 'decline')", name="ck_risk_decision_action"
+    ),
+    Index("ix_risk_decision_account", "account_id", "at"),
+)
+"""Every risk decision: request, features, hits (JSON in `detail`), action, policy version."""
+
+risk_challenge = Table(
+    "risk_challenge",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("credit_account.id"), nullable=False),
+    Column("merchant_id", String(40), nullable=False),
+    Column("order_id", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("decision_id", String(40), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("passed_at", UtcDateTime, nullable=True),
+    CheckConstraint("status IN ('pending', 'passed', 'failed')", name="ck_risk_challenge_status"),
+)
+"""Step-up verifications asked for by a `challenge` decision; single use."""

@@ -25,8 +25,11 @@ from creditline.adapters.db.records import (
     SqlDirectoryStore,
     SqlIdempotencyStore,
 )
+from creditline.adapters.db.risk import SqlRiskStore
 from creditline.adapters.db.verification import SqlVerificationStore
+from creditline.adapters.features import SqlFeatureStore
 from creditline.service.event_ports import DeadLetterStore, InboxStore, OutboxStore
+from creditline.service.features import FeatureStore
 from creditline.service.ports import (
     AccountStore,
     AuditStore,
@@ -37,6 +40,7 @@ from creditline.service.ports import (
     StoreUnavailable,
     VerificationStore,
 )
+from creditline.service.risk_ports import RiskStore
 
 
 class SqlUnitOfWork:
@@ -86,6 +90,8 @@ class SqlUnitOfWork:
         self.inbox: InboxStore = SqlInboxStore(connection, driver)
         self.dead_letters: DeadLetterStore = SqlDeadLetterStore(connection, driver)
         self.outbox: OutboxStore = SqlOutboxStore(connection, driver)
+        self.risk: RiskStore = SqlRiskStore(connection, driver)
+        self.features: FeatureStore = SqlFeatureStore.within(driver)
         return self
 
     def __exit__(

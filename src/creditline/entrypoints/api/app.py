@@ -24,7 +24,7 @@ from creditline.entrypoints.api import problems
 from creditline.entrypoints.api.deps import Authenticator
 from creditline.entrypoints.api.observe import ObserveMiddleware
 from creditline.entrypoints.api.problems import ApiProblem
-from creditline.entrypoints.api.routes import accounts, events, holds
+from creditline.entrypoints.api.routes import accounts, events, holds, risk
 from creditline.entrypoints.background import PeriodicThread, deliver_until_done, sweep_until_done
 
 DESCRIPTION = """
@@ -64,6 +64,7 @@ def create_app(runtime: Runtime, *, background: bool = True) -> FastAPI:
     app.include_router(holds.router)
     app.include_router(accounts.router)
     app.include_router(events.router)
+    app.include_router(risk.router)
     _add_service_routes(app, runtime)
     app.add_middleware(ObserveMiddleware, access_log=settings.access_log)
     return app

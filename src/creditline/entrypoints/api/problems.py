@@ -18,7 +18,8 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creditline.domain import errors
-from creditline.domain.errors import CreditlineError
+from creditline.domain.errors import CreditlineError, RiskRefusal
+from creditline.domain.risk.explain import DEFAULT_LANGUAGE, choose_language
 from creditline.service.ports import StoreUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -34,8 +35,9 @@ STATUS_BY_ERROR: Mapping[type[CreditlineError], int] = {
 """The one table from a refusal to its HTTP status (the nearest listed base class wins)."""
 
 
-def status_for(error: CreditlineError) -> int:
-    for cls in type(error).__mro__:
+def status_for(error: CreditlineError | type[CreditlineError]) -> int:
+    kind = error if isinstance(error, type) else type(error)
+    for cls in kind.__mro__:
         status = STATUS_BY_ERROR.get(cls)
         if status is not None:
             return status
@@ -74,8 +76,32 @@ def problem_response(body: Mapping[str, Any], headers: Mapping[str, str] | None 
     )
 
 
-def error_body(error: CreditlineError) -> dict[str, Any]:
-    return problem(status_for(error), error.code, error.detail, error.params)
+def error_body(error: CreditlineError, language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+    """The problem document; a risk refusal adds every enforced reason for the consumer
+    (message and remedy in `language`) and the numbers for the platform."""
+    if not isinstance(error, RiskRefusal):
+        return problem(status_for(error), error.code, error.detail, error.params)
+    from creditline.entrypoints.api.risk_schemas import reason  # noqa: PLC0415
+
+    reasons = [reason(hit, language).model_dump() for hit in error.decision.enforced]
+    first = reason(error.decision.deciding[0], language) if error.decision.deciding else None
+    return problem(
+        status_for(error),
+        error.code,
+        error.detail,
+        error.params,
+        language=language,
+        message=None if first is None else first.message,
+        remedy=None if first is None else first.remedy,
+        reasons=reasons,
+        decision_id=error.decision_id,
+        challenge_id=error.challenge_id,
+        policy_version=error.decision.policy_version,
+    )
+
+
+def language_of(request: Request) -> str:
+    return choose_language(request.headers.get("accept-language"))
 
 
 def _field_name(location: tuple[Any, ...]) -> str:
@@ -94,8 +120,8 @@ def validation_body(exc: RequestValidationError) -> dict[str, Any]:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(CreditlineError)
-    async def _refusal(_request: Request, exc: CreditlineError) -> Response:
-        return problem_response(error_body(exc))
+    async def _refusal(request: Request, exc: CreditlineError) -> Response:
+        return problem_response(error_body(exc, language_of(request)))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> Response:

@@ -11,8 +11,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from creditline.domain.errors import CreditlineError
+from creditline.domain.risk.explain import DEFAULT_LANGUAGE
 from creditline.entrypoints.api.deps import idempotency_key, runtime_of
-from creditline.entrypoints.api.problems import PROBLEM_MEDIA_TYPE, error_body
+from creditline.entrypoints.api.problems import PROBLEM_MEDIA_TYPE, error_body, language_of
 from creditline.service.access import Actor
 from creditline.service.bus import Outcome
 from creditline.service.commands import Command
@@ -20,12 +21,20 @@ from creditline.service.commands import Command
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def render_error(error: CreditlineError) -> Outcome:
-    body = error_body(error)
-    return Outcome(
-        status=body["status"],
-        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
-    )
+def error_renderer(language: str) -> Callable[[CreditlineError], Outcome]:
+    """Renders a refusal as a problem; a risk refusal's messages in `language`."""
+
+    def render_error(error: CreditlineError) -> Outcome:
+        body = error_body(error, language)
+        return Outcome(
+            status=body["status"],
+            body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+        )
+
+    return render_error
+
+
+render_error = error_renderer(DEFAULT_LANGUAGE)
 
 
 def renderer(status: int, to_model: Callable[[Any], BaseModel]) -> Callable[[object], Outcome]:
@@ -44,7 +53,9 @@ def run_command(
     render: Callable[[object], Outcome],
 ) -> Response:
     key = idempotency_key(request, actor, body)
-    outcome = runtime_of(request).bus.execute_idempotent(actor, command, key, render, render_error)
+    outcome = runtime_of(request).bus.execute_idempotent(
+        actor, command, key, render, error_renderer(language_of(request))
+    )
     return Response(
         content=outcome.body,
         status_code=outcome.status,

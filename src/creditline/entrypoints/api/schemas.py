@@ -11,10 +11,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from creditline.domain.account import AccountAction, AccountStatus
+from creditline.domain.account import DEFAULT_TIER, AccountAction, AccountStatus
 from creditline.domain.hold import HoldEventKind, HoldStatus
 from creditline.domain.ledger import EntryKind, JournalEntry, LedgerAccount
 from creditline.domain.limits import AMOUNT_MAX, CREDIT_LIMIT_MAX, HOLD_TTL_S_MAX, HOLD_TTL_S_MIN
+from creditline.entrypoints.api.risk_schemas import TIER, SignalsIn
 from creditline.service.queries import AccountView, HoldView
 
 Fen = Annotated[int, Field(strict=True, gt=0, le=AMOUNT_MAX.fen, description="Amount in fen")]
@@ -34,6 +35,8 @@ class OpenAccountIn(In):
     external_ref: Text = Field(description="The platform's own id for this consumer")
     credit_limit: LimitFen
     platform_id: ObjectId | None = Field(None, description="Operators only: whose account")
+    tier: TIER = Field(DEFAULT_TIER, description="The risk policy's tier for this account")
+    real_name_verified: bool = Field(True, description="Whether the platform verified the ID")
 
 
 class AccountStatusIn(In):
@@ -41,7 +44,7 @@ class AccountStatusIn(In):
     reason: Reason
 
 
-class AuthorizeIn(In):
+class AuthorizeIn(In, SignalsIn):
     account_id: ObjectId
     order_id: Text
     amount: Fen
@@ -52,6 +55,12 @@ class AuthorizeIn(In):
         None, description="Hold lifetime in seconds; defaults to the merchant's (7 days)"
     )
     description: Annotated[str, Field(max_length=500)] | None = None
+    challenge_id: ObjectId | None = Field(
+        None, description="Retry of a challenged payment: the challenge it answers"
+    )
+    verification_token: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None, description="The verifier's token proving the consumer passed the challenge"
+    )
 
 
 class CaptureIn(In):
@@ -95,6 +104,8 @@ class AccountOut(Out):
     credit_balance: int = Field(description="Owed back to the consumer")
     over_limit: int = Field(description="How far a forced capture pushed past the limit")
     last_forced_capture_at: datetime | None
+    tier: str = Field(description="The risk policy's tier")
+    real_name_verified: bool
     created_at: datetime
     updated_at: datetime
 
@@ -113,6 +124,8 @@ class AccountOut(Out):
             credit_balance=a.credit_balance.fen,
             over_limit=view.over_limit.fen,
             last_forced_capture_at=a.last_forced_capture_at,
+            tier=a.tier,
+            real_name_verified=a.real_name_verified,
             created_at=a.created_at,
             updated_at=a.updated_at,
         )

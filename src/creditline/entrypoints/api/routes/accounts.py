@@ -58,6 +58,8 @@ def open_account(request: Request, body: OpenAccountIn, actor: ActorDep) -> Resp
         external_ref=body.external_ref,
         credit_limit=Money(body.credit_limit),
         platform_id=body.platform_id,
+        tier=body.tier,
+        real_name_verified=body.real_name_verified,
     )
     return run_command(request, actor, command, body=body, render=renderer(201, _account))
 

@@ -48,6 +48,9 @@ def authorize(request: Request, body: AuthorizeIn, actor: ActorDep) -> Response:
         merchant_id=body.merchant_id,
         ttl_s=body.ttl_s,
         description=body.description,
+        signals=body.signals(),
+        challenge_id=body.challenge_id,
+        verification_token=body.verification_token,
     )
     clock = runtime_of(request).clock
     return run_command(request, actor, command, body=body, render=_render(201, clock))

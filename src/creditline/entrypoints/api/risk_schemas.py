@@ -1,0 +1,150 @@
+"""Bodies of the risk API: payment signals, explanations, the decision log, profiles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from creditline.domain.risk.decision import RuleHit
+from creditline.domain.risk.explain import explain
+from creditline.domain.risk.inputs import Location
+from creditline.service.commands import Signals
+from creditline.service.risk_json import plain
+from creditline.service.risk_ports import DecisionRecord
+from creditline.service.risk_queries import Explanation
+
+Label = Annotated[str, Field(min_length=1, max_length=64)]
+CATEGORIES_MAX = 20
+TIER = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class LocationIn(BaseModel):
+    model_config = {"extra": "forbid", "frozen": True}
+    latitude: Annotated[float, Field(ge=-90, le=90)]
+    longitude: Annotated[float, Field(ge=-180, le=180)]
+    city: Label | None = None
+
+
+class SignalsIn(BaseModel):
+    """What the platform knows about the payment, for the risk rules (all optional)."""
+
+    merchant_category: Label | None = Field(None, description="e.g. electronics, gift_card")
+    item_categories: Annotated[list[Label], Field(max_length=CATEGORIES_MAX)] = Field(
+        default_factory=list, description="Categories of the order's items"
+    )
+    channel: Label | None = Field(None, description="app, web, mini_program…")
+    device_id: Label | None = None
+    ip: Annotated[str, Field(min_length=2, max_length=45)] | None = None
+    location: LocationIn | None = None
+
+    def signals(self) -> Signals:
+        where = self.location
+        return Signals(
+            merchant_category=self.merchant_category,
+            item_categories=tuple(self.item_categories),
+            channel=self.channel,
+            device_id=self.device_id,
+            ip=self.ip,
+            location=None
+            if where is None
+            else Location(where.latitude, where.longitude, where.city),
+        )
+
+
+class ReasonOut(BaseModel):
+    code: str
+    rule: str
+    action: str
+    shadow: bool = Field(description="Shadow rules are logged, never enforced")
+    message: str = Field(description="For the consumer, in the chosen language")
+    remedy: str
+    numbers: dict[str, Any] = Field(description="The numbers behind it (amounts in fen)")
+
+
+def reason(hit: RuleHit, language: str) -> ReasonOut:
+    text = explain(hit, language)
+    return ReasonOut.model_construct(
+        code=hit.code,
+        rule=hit.rule,
+        action=hit.action.value,
+        shadow=hit.shadow,
+        message=text.message,
+        remedy=text.remedy,
+        numbers=plain(dict(hit.numbers)),
+    )
+
+
+class ExplainIn(SignalsIn):
+    model_config = {"extra": "forbid", "frozen": True}
+    amount: Annotated[int, Field(strict=True, gt=0, description="Amount in fen")]
+    merchant_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class ExplainOut(BaseModel):
+    would_pass: bool = Field(description="Approved by the rules and within available credit")
+    action: str = Field(description="approve, flag, challenge or decline")
+    available: int = Field(description="Available credit now, in fen")
+    language: str
+    reasons: list[ReasonOut] = Field(description="Every hit; enforced ones decide")
+    policy_version: str
+    latency_us: int
+    features: dict[str, Any]
+
+    @classmethod
+    def of(cls, found: Explanation, language: str) -> ExplainOut:
+        a = found.assessment
+        return cls.model_construct(
+            would_pass=found.would_pass,
+            action=a.decision.action.value,
+            available=found.available.fen,
+            language=language,
+            reasons=[reason(hit, language) for hit in a.decision.hits],
+            policy_version=a.decision.policy_version,
+            latency_us=a.latency_us,
+            features=plain(a.features),
+        )
+
+
+class DecisionOut(BaseModel):
+    id: str
+    at: datetime
+    action: str
+    codes: list[str]
+    amount: int
+    merchant_id: str
+    order_id: str
+    policy_version: str
+    latency_us: int
+    hold_id: str | None
+    challenge_id: str | None
+    detail: dict[str, Any] = Field(description="Inputs, features and every hit with numbers")
+
+    @classmethod
+    def of(cls, record: DecisionRecord) -> DecisionOut:
+        return cls.model_construct(
+            id=record.id,
+            at=record.at,
+            action=record.action.value,
+            codes=list(record.codes),
+            amount=record.amount.fen,
+            merchant_id=record.merchant_id,
+            order_id=record.order_id,
+            policy_version=record.policy_version,
+            latency_us=record.latency_us,
+            hold_id=record.hold_id,
+            challenge_id=record.challenge_id,
+            detail=dict(record.detail),
+        )
+
+
+class DecisionPage(BaseModel):
+    items: list[DecisionOut]
+    next_cursor: str | None
+
+
+class RiskProfileIn(BaseModel):
+    model_config = {"extra": "forbid", "frozen": True}
+    tier: TIER | None = Field(None, description="A tier of the risk policy")
+    real_name_verified: bool | None = None

@@ -1,0 +1,222 @@
+"""Risk control in authorization, end to end through the command bus, on SQLite,
+PostgreSQL and (for features) Redis: refusals with reasons, the decision log, period
+limits enforced atomically with the hold, challenges, and the dry run's agreement."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from creditline.adapters.clock import FixedClock
+from creditline.adapters.risk_policy import default_policy_text
+from creditline.bootstrap import bootstrap
+from creditline.config import Settings
+from creditline.domain.errors import (
+    ChallengeInvalid,
+    ChallengeRequired,
+    CreditlineError,
+    RiskDeclined,
+    UnknownTier,
+)
+from creditline.domain.hold import Hold
+from creditline.domain.money import Money
+from creditline.domain.risk.decision import RiskAction
+from creditline.domain.risk.inputs import Location
+from creditline.service import commands
+from creditline.service.access import Actor
+from creditline.service.queries import AccountView
+from creditline.service.risk_queries import account_decisions
+from tests.conftest import World, make_world
+
+SHANGHAI = Location(31.2304, 121.4737, "Shanghai")
+SIGNALS = commands.Signals(device_id="dev-1", ip="10.0.0.1", location=SHANGHAI)
+
+
+@pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.redis)])
+def risk_settings(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The packaged policy, with features in the database or in Redis."""
+    if request.param == "redis":
+        return {
+            "risk_policy": "",
+            "risk_features": "redis",
+            "redis_url": request.getfixturevalue("redis_url"),
+            "risk_features_prefix": f"test:{uuid.uuid4().hex}:",
+        }
+    return {"risk_policy": ""}
+
+
+def pay(
+    world: World,
+    account_id: str,
+    fen: int,
+    *,
+    order: str | None = None,
+    signals: commands.Signals = SIGNALS,
+    challenge_id: str | None = None,
+    token: str | None = None,
+    actor: Actor | None = None,
+) -> Hold:
+    hold = world.runtime.bus.execute(
+        actor or world.merchant,
+        commands.Authorize(
+            account_id=account_id,
+            order_id=order or world.runtime.new_id("order"),
+            amount=Money(fen),
+            signals=signals,
+            challenge_id=challenge_id,
+            verification_token=token,
+        ),
+    )
+    assert isinstance(hold, Hold)
+    return hold
+
+
+def open_account(world: World, limit: int = 2_000_000, **profile: object) -> str:
+    view = world.runtime.bus.execute(
+        world.platform,
+        commands.OpenAccount(
+            external_ref=world.runtime.new_id("user"),
+            credit_limit=Money(limit),
+            **profile,  # type: ignore[arg-type]
+        ),
+    )
+    assert isinstance(view, AccountView)
+    return view.account.id
+
+
+def decisions(world: World, account_id: str) -> list[tuple[RiskAction, tuple[str, ...]]]:
+    with world.runtime.uow_factory(write=False) as uow:
+        page = account_decisions(
+            uow, world.runtime.bus.context(world.operator), account_id, None, 50
+        )
+    return [(d.action, tuple(d.codes)) for d in reversed(page.items)]
+
+
+def test_over_the_per_payment_limit_is_declined_with_numbers_and_logged(
+    world: World, clock: FixedClock
+) -> None:
+    account = open_account(world)
+    with pytest.raises(RiskDeclined) as refused:
+        pay(world, account, 620_000)
+    error = refused.value
+    assert [h.code for h in error.decision.deciding] == ["per_transaction_limit"]
+    hit = error.decision.deciding[0]
+    assert (hit.numbers["amount"], hit.numbers["limit"]) == (Money(620_000), Money(500_000))
+    assert error.params["codes"] == "per_transaction_limit"
+    assert world.account(account).locked == Money(0)
+    assert decisions(world, account) == [(RiskAction.DECLINE, ("per_transaction_limit",))]
+    clock.advance(timedelta(minutes=2))
+    pay(world, account, 300_000)  # a smaller payment passes; the log keeps both
+    assert [a for a, _ in decisions(world, account)] == [RiskAction.DECLINE, RiskAction.APPROVE]
+
+
+def test_a_second_payment_within_seconds_is_challenged_then_verified(
+    world: World, clock: FixedClock
+) -> None:
+    account = open_account(world)
+    pay(world, account, 10_000)
+    clock.advance(timedelta(seconds=3))
+    with pytest.raises(ChallengeRequired) as asked:
+        pay(world, account, 20_000, order="o-2")
+    challenge_id = asked.value.challenge_id
+    assert challenge_id is not None
+    assert [h.code for h in asked.value.decision.deciding] == ["velocity_burst"]
+    code = world.runtime.verifier.code_for(challenge_id)
+    wrong = "000000" if code != "000000" else "111111"
+    with pytest.raises(ChallengeInvalid):
+        pay(world, account, 20_000, order="o-2", challenge_id=challenge_id, token=wrong)
+    with pytest.raises(ChallengeInvalid) as other:
+        pay(world, account, 25_000, order="o-2", challenge_id=challenge_id, token=code)
+    assert other.value.params["reason"] == "other_payment"
+    assert world.account(account).locked == Money(10_000)
+    hold = pay(world, account, 20_000, order="o-2", challenge_id=challenge_id, token=code)
+    assert world.account(account).locked == Money(30_000)
+    with world.runtime.uow_factory(write=False) as uow:
+        last = uow.risk.decisions(account, None, 1).items[0]
+        challenge = uow.risk.get_challenge(challenge_id)
+    assert (last.hold_id, last.challenge_id) == (hold.id, challenge_id)
+    assert challenge is not None
+    assert challenge.status.value == "passed"
+    assert challenge.failures == 1
+    with pytest.raises(ChallengeInvalid) as reused:
+        pay(world, account, 20_000, order="o-3", challenge_id=challenge_id, token=code)
+    assert reused.value.params["reason"] == "passed"
+
+
+def test_real_name_and_tier_come_from_the_account(world: World, clock: FixedClock) -> None:
+    unverified = open_account(world, real_name_verified=False)
+    with pytest.raises(RiskDeclined) as refused:
+        pay(world, unverified, 10_000)
+    assert refused.value.params["codes"] == "real_name_required"
+    world.runtime.bus.execute(
+        world.platform, commands.SetRiskProfile(unverified, real_name_verified=True)
+    )
+    clock.advance(timedelta(minutes=2))
+    pay(world, unverified, 10_000)
+    premium = open_account(world, tier="premium")
+    clock.advance(timedelta(minutes=2))
+    pay(world, premium, 1_500_000)  # over standard's ¥5,000 per payment, within premium's
+    with pytest.raises(UnknownTier):
+        open_account(world, tier="platinum")
+
+
+def test_daily_amount_limit_holds_across_payments_and_days(world: World, clock: FixedClock) -> None:
+    account = open_account(world, limit=5_000_000)
+    for _ in range(2):
+        pay(world, account, 450_000)
+        clock.advance(timedelta(minutes=2))
+    with pytest.raises(RiskDeclined) as refused:
+        pay(world, account, 450_000)
+    assert refused.value.params["codes"] == "daily_amount_limit"
+    clock.advance(timedelta(days=1))
+    pay(world, account, 450_000)  # a new business day
+
+
+@pytest.fixture
+def racing_world(database_url: str, clock: FixedClock, tmp_path: Path) -> Iterator[World]:
+    """The packaged policy with the velocity rules in shadow, so racing payments meet
+    only the period limits."""
+    text = default_policy_text().replace("rules = []", 'rules = ["velocity", "burst"]')
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    rt = bootstrap(
+        Settings(database_url=database_url, sweep_interval_s=0, risk_policy=str(path)),
+        clock=clock,
+    )
+    yield make_world(rt)
+    rt.close()
+
+
+def test_racing_payments_cannot_pass_the_daily_limit_together(
+    racing_world: World, clock: FixedClock
+) -> None:
+    world = racing_world
+    account = open_account(world, limit=5_000_000)
+    pay(world, account, 300_000)
+    placed: list[Hold] = []
+    refused: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def one(n: int) -> None:
+        barrier.wait()
+        try:
+            placed.append(pay(world, account, 450_000, order=f"race-{n}"))
+        except CreditlineError as error:
+            refused.append(error.code)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(placed) == 1, refused  # 300k + 450k fits ¥10,000.00 a day; a second does not
+    assert refused == ["risk_declined"] * 5
+    row = world.account(account)
+    assert row.spend.day_amount == Money(750_000)
+    assert row.spend.day_count == 2
+    assert row.locked == Money(750_000)
