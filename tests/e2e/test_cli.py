@@ -51,6 +51,9 @@ def test_every_command_explains_itself() -> None:
         ["worker", "webhooks"],
         ["events", "replay"],
         ["bench", "release"],
+        ["explain"],
+        ["risk", "decisions"],
+        ["risk", "challenge-code"],
     ):
         code, output = invoke(runner, *args, "--help")
         assert code == 0, args

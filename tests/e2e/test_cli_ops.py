@@ -225,3 +225,35 @@ def test_simulate_then_backtest_two_policies(tmp_path: Path) -> None:
     code, output = invoke(runner, "risk", "backtest", str(looser))
     assert code == 2
     one_line_error(output, "not a traffic file")
+
+
+def test_explain_answers_from_the_command_line_and_writes_nothing(
+    demo: tuple[CliRunner, str],
+) -> None:
+    runner, _url = demo
+    args = ["explain", "acct_demoalice", "--merchant", MERCHANT_ID, "--lang", "en"]
+    code, output = invoke(runner, *args, "--amount", "6200.00", "--device", "d1")
+    assert code == 0, output
+    assert "¥6,200.00 from acct_demoalice: would NOT pass · action decline" in output
+    assert "decline per_transaction_limit: The per-payment limit is ¥5,000.00" in output
+    code, output = invoke(runner, *args, "--amount", "12.50")
+    assert code == 0, output
+    assert "would pass · action approve" in output
+    code, output = invoke(runner, "risk", "decisions", "acct_demoalice")
+    assert code == 0, output
+    assert "decline" not in output  # the dry runs wrote nothing
+    one_line_error(invoke(runner, *args, "--amount", "lots")[1], "is not an amount in yuan")
+    one_line_error(invoke(runner, *args, "--amount", "1", "--lat", "31")[1], "--lat and --lon")
+    one_line_error(
+        invoke(runner, "explain", "acct_nobody", "--merchant", MERCHANT_ID, "--amount", "1")[1],
+        "account_not_found",
+    )
+
+
+def test_challenge_code_is_the_local_verifiers(demo: tuple[CliRunner, str]) -> None:
+    from creditline.adapters.verifier import LocalVerifier  # noqa: PLC0415
+
+    code, output = invoke(demo[0], "risk", "challenge-code", "chal_0123")
+    assert code == 0, output
+    assert output.strip() == LocalVerifier(Settings().verifier_secret).code_for("chal_0123")
+    assert re.fullmatch(r"\d{6}", output.strip())
