@@ -296,3 +296,51 @@ def test_the_language_follows_accept_language(header: str | None, language: str)
 def test_distance_between_shanghai_and_beijing() -> None:
     assert 1_060 < distance_km(SHANGHAI, BEIJING) < 1_075
     assert distance_km(SHANGHAI, SHANGHAI) == 0
+
+
+def test_the_decision_logs_hand_written_json_equals_the_generic_one() -> None:
+    """`decision_detail` spells the JSON out for speed; it must say what `plain` says."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from creditline.domain.account import AccountStatus  # noqa: PLC0415
+    from creditline.domain.money import Money  # noqa: PLC0415
+    from creditline.domain.risk.decision import RiskAction, RiskDecision  # noqa: PLC0415
+    from creditline.domain.risk.inputs import (  # noqa: PLC0415
+        AccountFacts,
+        Features,
+        Location,
+        PaymentRequest,
+        Seen,
+    )
+    from creditline.service.risk_json import decision_detail, hit_json, plain  # noqa: PLC0415
+
+    at = datetime(2026, 11, 22, 2, tzinfo=UTC)
+    where = Location(31.2, 121.4, "Shanghai")
+    request = PaymentRequest(
+        Money(12_300), "mer_1", at, "shop", ("books", "gold"), "app", "d1", "10.0.0.1", where
+    )
+    account = AccountFacts(
+        AccountStatus.ACTIVE, "new", False, at, Money(100_000), Money(5), Money(7)
+    )
+    features = Features(
+        Money(1),
+        2,
+        Money(3),
+        4,
+        5,
+        6,
+        7,
+        8,
+        9,
+        Seen(at, where),
+        frozenset({"b", "a"}),
+        frozenset({"Shanghai"}),
+        (Money(10), Money(20)),
+    )
+    decision = RiskDecision(RiskAction.APPROVE, (), "v")
+    assert decision_detail(request, account, features, decision) == {
+        "request": plain(request),
+        "account": plain(account),
+        "features": plain(features),
+        "hits": [hit_json(h) for h in decision.hits],
+    }

@@ -7,18 +7,18 @@ store reads and writes in the authorization's own transaction, so a payment's
 observations commit or roll back with its hold; on its own (`SqlFeatureStore(engine)`,
 for tools and benches) each call is a short transaction.
 
-Redis: one sorted set per key, scored by time in microseconds, members carrying the
-observation as JSON (with a unique id so equal observations stay distinct), and an
+Redis: one sorted set per key, scored by time in microseconds (exact), members carrying
+the rest of the observation as `id|amount|tag` (the unique id keeps equal observations
+distinct), and an
 expiry of `FEATURE_RETENTION_S` refreshed on each write — so Redis prunes itself. A
 decision's queries are one pipeline (one round trip); so are its writes.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -31,6 +31,7 @@ from creditline.adapters.ids import new_id
 from creditline.service.features import FEATURE_RETENTION_S, Observation, Query
 
 MICROS = 1_000_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @cache
@@ -74,9 +75,10 @@ class SqlFeatureStore:
     def record(self, items: Sequence[tuple[str, Observation]]) -> None:
         if not items:
             return
+        batch = new_id("obs")  # one id per call, numbered: ids cost ~20 µs each
         rows = [
-            {"id": new_id("obs"), "key": key, "at": o.at, "amount": o.amount, "tag": o.tag}
-            for key, o in items
+            {"id": f"{batch}.{n}", "key": key, "at": o.at, "amount": o.amount, "tag": o.tag}
+            for n, (key, o) in enumerate(items)
         ]
         with self._db(write=True) as db:
             db.defer_insert(risk_observation, rows)
@@ -120,9 +122,10 @@ class RedisFeatureStore:
         if not items:
             return
         pipe = self._redis.pipeline(transaction=True)
-        for key, o in items:
+        batch = new_id("obs")
+        for n, (key, o) in enumerate(items):
             name = self._prefix + key
-            member = json.dumps([new_id("obs"), o.at.isoformat(), o.amount, o.tag])
+            member = _member(f"{batch}.{n}", o)
             pipe.zadd(name, {member: _score(o.at)})
             pipe.expire(name, FEATURE_RETENTION_S)
         pipe.execute()
@@ -132,9 +135,11 @@ class RedisFeatureStore:
         for q in queries:
             name = self._prefix + q.key
             if q.since is None:
-                pipe.zrevrange(name, 0, q.limit - 1)
+                pipe.zrevrange(name, 0, q.limit - 1, withscores=True)
             else:
-                pipe.zrevrangebyscore(name, "+inf", _score(q.since), start=0, num=q.limit)
+                pipe.zrevrangebyscore(
+                    name, "+inf", _score(q.since), start=0, num=q.limit, withscores=True
+                )
         return [_observations(members) for members in pipe.execute()]
 
     def prune(self, before: datetime) -> int:
@@ -148,12 +153,19 @@ class RedisFeatureStore:
 
 
 def _score(at: datetime) -> int:
-    return round(at.timestamp() * MICROS)
+    return (at - EPOCH) // timedelta(microseconds=1)
 
 
-def _observations(members: Any) -> list[Observation]:
+def _member(unique: str, o: Observation) -> str:
+    """`id|amount` or `id|amount|tag` (the tag may hold `|`; the time is the score)."""
+    head = f"{unique}|{o.amount}"
+    return head if o.tag is None else f"{head}|{o.tag}"
+
+
+def _observations(scored: Any) -> list[Observation]:
     found = []
-    for member in members:
-        _id, at, amount, tag = json.loads(member)
-        found.append(Observation(datetime.fromisoformat(at).astimezone(UTC), int(amount), tag))
+    for member, score in scored:
+        _id, amount, *tag = member.decode().split("|", 2)
+        at = EPOCH + timedelta(microseconds=int(score))  # exact: no float seconds
+        found.append(Observation(at, int(amount), tag[0] if tag else None))
     return found
