@@ -181,6 +181,21 @@ def test_make_run_commands_serve_the_demo(tmp_path: Path) -> None:
             headers={"Authorization": f"Bearer {CONSUMER_KEY}"},
         ).json()["items"]
         assert {h["status"] for h in mine} >= {"pending", "released"}
+        merchant = {"Authorization": f"Bearer {MERCHANT_KEY}", "Accept-Language": "en"}
+        big = {"account_id": alice["id"], "order_id": "tour-big", "amount": 620_000}
+        refused = httpx.post(
+            f"{base}/v1/holds", json=big, headers={**merchant, "Idempotency-Key": "tour-5"}
+        )
+        assert refused.status_code == 402, refused.text
+        assert refused.json()["message"] == (
+            "The per-payment limit is ¥5,000.00; this payment is ¥6,200.00."
+        )
+        dry = httpx.post(
+            f"{base}/v1/accounts/{alice['id']}/explain",
+            json={"amount": 620_000},
+            headers=merchant,
+        )
+        assert (dry.json()["would_pass"], dry.json()["action"]) == (False, "decline")
         assert httpx.get(f"{base}/docs").status_code == 200
     finally:
         server.terminate()

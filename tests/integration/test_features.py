@@ -156,3 +156,39 @@ def test_one_round_trip_answers_many_queries_each_in_order(store: FeatureStore) 
     assert [o.amount for o in last_two] == [4, 3]
     assert nothing == []
     assert store.read([]) == []
+
+
+@pytest.mark.parametrize(
+    "dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_prefetched_feature_reads_travel_with_the_accounts_and_agree(
+    request: pytest.FixtureRequest, dialect: str
+) -> None:
+    """Inside a unit of work the feature read is sent with the account read (PostgreSQL:
+    one pipelined round trip) and answers exactly as a direct read; a write in between
+    discards it."""
+    from creditline.adapters.db.uow import SqlUnitOfWorkFactory  # noqa: PLC0415
+
+    url = request.getfixturevalue("sqlite_url" if dialect == "sqlite" else "postgres_url")
+    if dialect == "postgres":
+        truncate_all(url)
+    engine = create_engine(url)
+    factory = SqlUnitOfWorkFactory(engine, cache_ttl_s=1)
+    queries = [Query("a", since=START), Query("b", limit=2)]
+    try:
+        with factory(write=True) as uow:
+            uow.features.record([("a", at(1)), ("b", at(2)), ("b", at(3)), ("b", at(4))])
+            uow.commit()
+        with factory(write=True) as uow:
+            direct = uow.features.read(queries)
+            uow.features.prefetch(queries)
+            assert uow.accounts.get("acct_nobody") is None  # carries the prefetched read
+            waiting = getattr(uow, "_driver")._fetched  # noqa: B009 (the driver's stash)
+            assert len(waiting) == (1 if dialect == "postgres" else 0)
+            assert uow.features.read(queries) == direct == [[at(1)], [at(4), at(3)]]
+            uow.features.prefetch(queries)
+            uow.accounts.get("acct_nobody")
+            uow.features.record([("a", at(5))])  # a write: the prefetched answer is stale
+            assert uow.features.read(queries)[0] == [at(5), at(1)]
+    finally:
+        engine.dispose()

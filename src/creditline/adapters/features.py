@@ -47,6 +47,15 @@ def _union(shape: tuple[tuple[bool, int], ...]) -> Sql:
     return Sql(" UNION ALL ".join(parts))
 
 
+def _statement(db: Driver, queries: Sequence[Query]) -> tuple[Sql, list[Any]]:
+    params: list[Any] = []
+    for query in queries:
+        params.append(query.key)
+        if query.since is not None:
+            params.append(db.to_db(query.since))
+    return _union(tuple((q.since is not None, q.limit) for q in queries)), params
+
+
 class SqlFeatureStore:
     def __init__(self, engine: Engine | None = None, *, driver: Driver | None = None) -> None:
         assert (engine is None) != (driver is None), "an engine or a unit of work's driver"
@@ -83,18 +92,16 @@ class SqlFeatureStore:
         with self._db(write=True) as db:
             db.defer_insert(risk_observation, rows)
 
+    def prefetch(self, queries: Sequence[Query]) -> None:
+        if queries and self._driver is not None:
+            self._driver.prefetch(*_statement(self._driver, queries))
+
     def read(self, queries: Sequence[Query]) -> list[list[Observation]]:
         if not queries:
             return []
         found: list[list[Observation]] = [[] for _ in queries]
         with self._db(write=False) as db:
-            params: list[Any] = []
-            for query in queries:
-                params.append(query.key)
-                if query.since is not None:
-                    params.append(db.to_db(query.since))
-            shape = tuple((q.since is not None, q.limit) for q in queries)
-            for n, at, amount, tag in db.all(_union(shape), params):
+            for n, at, amount, tag in db.all(*_statement(db, queries)):
                 when = db.from_db(at)
                 assert when is not None
                 found[n].append(Observation(when, amount, tag))
@@ -129,6 +136,9 @@ class RedisFeatureStore:
             pipe.zadd(name, {member: _score(o.at)})
             pipe.expire(name, FEATURE_RETENTION_S)
         pipe.execute()
+
+    def prefetch(self, queries: Sequence[Query]) -> None:
+        """Nothing to gain: Redis is read in its own round trip."""
 
     def read(self, queries: Sequence[Query]) -> list[list[Observation]]:
         pipe = self._redis.pipeline(transaction=False)

@@ -73,6 +73,11 @@ class FeatureStore(Protocol):
         """Each query's observations, newest first, all in one round trip."""
         ...
 
+    def prefetch(self, queries: Sequence[Query]) -> None:
+        """A hint: these queries will be read soon. The database store sends them with the
+        unit of work's next read (the account's), saving a round trip; others ignore it."""
+        ...
+
     def prune(self, before: datetime) -> int:
         """Forget observations older than `before`; how many went (Redis: expiry does it)."""
         ...

@@ -102,6 +102,8 @@ def authorize(uow: UnitOfWork, ctx: Context, cmd: commands.Authorize) -> Hold:
     refuse with the id of the hold that is still open.
     """
     require_role(ctx.actor, Role.PLATFORM, Role.MERCHANT)
+    if ctx.risk is not None:
+        risk.prefetch(ctx.risk, uow, ctx, cmd.account_id, cmd.signals)
     merchant, account = payment_parties(uow, ctx, cmd.account_id, cmd.merchant_id, _account)
     if ctx.careful:
         account = _clear_order(uow, ctx, account, cmd.order_id)

@@ -42,7 +42,12 @@ from creditline.service.commands import Signals
 from creditline.service.context import Context
 from creditline.service.features import FeatureStore, Observation
 from creditline.service.ports import UnitOfWork
-from creditline.service.risk_features import Keys, decision_observations, load_features
+from creditline.service.risk_features import (
+    Keys,
+    decision_observations,
+    feature_queries,
+    load_features,
+)
 from creditline.service.risk_json import decision_detail
 from creditline.service.risk_ports import DecisionRecord, Verifier
 
@@ -135,6 +140,14 @@ def assess(
     decision = evaluate(RiskContext(request, facts, features, policy))
     latency_us = (time.perf_counter_ns() - started) // 1_000
     return Assessment(keys, request, facts, features, decision, latency_us)
+
+
+def prefetch(
+    engine: RiskEngine, uow: UnitOfWork, ctx: Context, account_id: str, signals: Signals
+) -> None:
+    """Before the account is read: its features can travel with it (one round trip)."""
+    keys = Keys(account_id, signals.device_id, signals.ip)
+    engine.features_in(uow).prefetch(feature_queries(keys, ctx.now, engine.policy()))
 
 
 def gate(

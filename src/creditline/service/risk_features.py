@@ -70,10 +70,8 @@ def _place(tag: str | None) -> tuple[str | None, str | None, Location | None]:
     return device or None, city or None, location
 
 
-def load_features(
-    store: FeatureStore, keys: Keys, now: datetime, policy: Policy, spend: PeriodSpend
-) -> Features:
-    """A payment's features: one round trip to the store; the period sums from `spend`."""
+def feature_queries(keys: Keys, now: datetime, policy: Policy) -> list[Query]:
+    """What a decision reads: up to five keys, one round trip."""
     window = now - timedelta(seconds=policy.velocity_window_s)
     queries = [
         Query(keys.attempts, since=window),
@@ -83,7 +81,14 @@ def load_features(
     for key in (keys.device_attempts, keys.ip_attempts):
         if key is not None:
             queries.append(Query(key, since=window))
-    attempts, recent, declines, *others = store.read(queries)
+    return queries
+
+
+def load_features(
+    store: FeatureStore, keys: Keys, now: datetime, policy: Policy, spend: PeriodSpend
+) -> Features:
+    """A payment's features: one round trip to the store; the period sums from `spend`."""
+    attempts, recent, declines, *others = store.read(feature_queries(keys, now, policy))
     device = others.pop(0) if keys.device_attempts is not None else []
     ip = others.pop(0) if keys.ip_attempts is not None else []
     burst_start = now - timedelta(seconds=policy.burst_window_s)

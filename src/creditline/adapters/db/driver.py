@@ -95,6 +95,8 @@ class Driver:
         self._operational: type[Exception] = connection.dialect.loaded_dbapi.OperationalError
         self._pending: list[writes.Write] = []
         self._cursor: Any = None
+        self._prefetch: list[tuple[str, tuple[Any, ...]]] = []
+        self._fetched: dict[tuple[str, tuple[Any, ...]], list[tuple[Any, ...]]] = {}
 
     # -- values --------------------------------------------------------------------------
 
@@ -129,9 +131,20 @@ class Driver:
         rows = self.all(sql, params)
         return rows[0] if rows else None
 
+    def prefetch(self, sql: Sql, params: Sequence[Any]) -> None:
+        """Send this read with the next one — on PostgreSQL both go in one pipelined round
+        trip — and answer `all(sql, params)` from it. A write in between discards it."""
+        if self.dialect == "postgresql":
+            self._prefetch.append((sql.text(self.dialect), tuple(params)))
+
     def all(self, sql: Sql | str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         self.flush()
         text = sql if isinstance(sql, str) else sql.text(self.dialect)
+        fetched = self._fetched.pop((text, tuple(params)), None)
+        if fetched is not None:
+            return fetched
+        if self._prefetch:
+            return self._all_with_prefetched(text, params)
         cursor = self._reused_cursor()
         try:
             cursor.execute(text, params)
@@ -139,6 +152,24 @@ class Driver:
             return rows
         except self._operational as error:
             raise StoreUnavailable(str(error)) from error
+
+    def _all_with_prefetched(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        pending, self._prefetch = self._prefetch, []
+        cursors = [self._raw.cursor() for _ in range(len(pending) + 1)]
+        try:
+            with self._raw.pipeline():
+                cursors[0].execute(text, params)
+                for cursor, (other, values) in zip(cursors[1:], pending, strict=True):
+                    cursor.execute(other, values)
+            rows: list[tuple[Any, ...]] = cursors[0].fetchall()
+            for cursor, statement in zip(cursors[1:], pending, strict=True):
+                self._fetched[statement] = cursor.fetchall()
+            return rows
+        except self._operational as error:
+            raise StoreUnavailable(str(error)) from error
+        finally:
+            for cursor in cursors:
+                cursor.close()
 
     def _reused_cursor(self) -> Any:
         if self._cursor is None:
@@ -162,6 +193,7 @@ class Driver:
         leads: bool = False,
     ) -> None:
         assert sql.target is not None, "only INSERT and UPDATE statements are deferred"
+        self._fetched.clear()
         self._pending.append(
             writes.Write(sql.text(self.dialect), sql.target, params, rows, stale, leads)
         )
