@@ -349,9 +349,10 @@ risk_observation = Table(
     Column("at", UtcDateTime, nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("tag", String(200), nullable=True),
-    Index("ix_risk_observation_key_at", "key", "at"),
+    Index("ix_risk_observation_key_at_id", "key", "at", "id"),
 )
-"""Keyed observations behind the risk features (attempts, purchases, places, devices)."""
+"""Keyed observations behind the risk features (attempts, purchases, places, devices).
+The index serves `ORDER BY at DESC, id DESC LIMIT n` of one key by a backward scan."""
 
 risk_decision = Table(
     "risk_decision",

@@ -1,4 +1,5 @@
-"""risk decisions: account tier, real-name status and period spend; decision log; challenges
+"""risk decisions: account tier, real-name status and period spend; decision log; challenges;
+observations indexed for newest-first reads
 
 Revision ID: 0005
 Revises: 0004
@@ -17,6 +18,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("risk_observation", schema=None) as batch_op:
+        batch_op.drop_index("ix_risk_observation_key_at")
+        batch_op.create_index("ix_risk_observation_key_at_id", ["key", "at", "id"], unique=False)
     with op.batch_alter_table("credit_account", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("tier", sa.String(length=32), server_default="standard", nullable=False)
@@ -102,3 +106,6 @@ def downgrade() -> None:
             "tier",
         ):
             batch_op.drop_column(column)
+    with op.batch_alter_table("risk_observation", schema=None) as batch_op:
+        batch_op.drop_index("ix_risk_observation_key_at_id")
+        batch_op.create_index("ix_risk_observation_key_at", ["key", "at"], unique=False)
