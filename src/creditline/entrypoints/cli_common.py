@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,10 +14,16 @@ from creditline.adapters.db import migrate
 from creditline.bootstrap import Runtime, bootstrap
 from creditline.config import Settings
 from creditline.domain.errors import CreditlineError
+from creditline.service.access import Actor, Role
 from creditline.service.ports import StoreUnavailable
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+
+
+def cli_operator() -> Actor:
+    """Actions taken from the command line are audited under the OS user's name."""
+    return Actor(key_id="cli", role=Role.OPERATOR, name=f"cli:{getpass.getuser()}")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

@@ -13,7 +13,6 @@ creditline admin set-merchant-trusted
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 import random
 import time
@@ -24,9 +23,8 @@ import typer
 from pydantic import ValidationError
 from rich.table import Column, Table
 
-from creditline.entrypoints.cli_common import fail, out, runtime
+from creditline.entrypoints.cli_common import cli_operator, fail, out, runtime
 from creditline.service import directory
-from creditline.service.access import Actor, Role
 
 worker_app = typer.Typer(help="Long-running workers (stop with Ctrl-C or SIGTERM).")
 events_app = typer.Typer(help="Order events through the broker, and dead letters.")
@@ -34,11 +32,6 @@ events_app = typer.Typer(help="Order events through the broker, and dead letters
 PUBLISH_EVENTS_MAX = 1_000_000
 ID_WIDTH = 30
 """A prefix, an underscore and a 26-character ULID."""
-
-
-def _cli_operator() -> Actor:
-    """Actions taken from the command line are audited under the OS user's name."""
-    return Actor(key_id="cli", role=Role.OPERATOR, name=f"cli:{getpass.getuser()}")
 
 
 @worker_app.command("events")
@@ -100,7 +93,7 @@ def holds_reconcile(
         try:
             report = reconcile(
                 rt.uow_factory,
-                lambda careful: rt.bus.context(_cli_operator(), careful=careful),
+                lambda careful: rt.bus.context(cli_operator(), careful=careful),
                 system,
                 now=rt.clock.now(),
                 older_than_s=rt.settings.reconcile_after_s
@@ -199,7 +192,7 @@ def replay(
     if not reason.strip():
         raise fail("a replay needs a --reason; it is kept in the audit log")
     with runtime() as rt:
-        actor = _cli_operator()
+        actor = cli_operator()
         outcome = replay_dead_letter(
             rt.uow_factory,
             lambda careful: rt.bus.context(actor, careful=careful),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Annotated
 
@@ -15,8 +14,7 @@ from creditline.domain.money import Money
 from creditline.domain.risk.explain import choose_language
 from creditline.domain.risk.inputs import Location
 from creditline.domain.risk.policy import PolicyError
-from creditline.entrypoints.cli_common import fail, load_settings, out, runtime
-from creditline.service.access import Actor, Role
+from creditline.entrypoints.cli_common import cli_operator, fail, load_settings, out, runtime
 from creditline.service.commands import ExplainPayment, Signals
 
 risk_app = typer.Typer(help="Risk control: the policy and its rules.", no_args_is_help=True)
@@ -96,10 +94,6 @@ def simulate_command(
     out.print(f"wrote {len(traffic):,} payments ({fraud:,} fraud) to {out_file}", highlight=False)
 
 
-def _operator() -> Actor:
-    return Actor(key_id="cli", role=Role.OPERATOR, name=f"cli:{getpass.getuser()}")
-
-
 def explain_command(
     account_id: Annotated[str, typer.Argument(help="The account that would pay")],
     amount: Annotated[str, typer.Option(help="Amount in yuan, e.g. 6200.00")],
@@ -138,7 +132,7 @@ def explain_command(
         with rt.uow_factory(write=False) as uow:
             found = explain_payment(
                 uow,
-                rt.bus.context(_operator()),
+                rt.bus.context(cli_operator()),
                 rt.risk,
                 ExplainPayment(account_id, money, merchant_id=merchant, signals=signals),
             )
@@ -165,7 +159,7 @@ def decisions_command(
     from creditline.service.risk_queries import account_decisions  # noqa: PLC0415
 
     with runtime() as rt, rt.uow_factory(write=False) as uow:
-        page = account_decisions(uow, rt.bus.context(_operator()), account_id, None, limit)
+        page = account_decisions(uow, rt.bus.context(cli_operator()), account_id, None, limit)
     table = Table("at", "action", "amount", "codes", "order", "hold", "µs", "policy")
     for d in page.items:
         table.add_row(
