@@ -21,6 +21,7 @@ WORKLOADS = (
     "service authorize + risk pipeline",
     "service authorize→capture/release",
     "HTTP authorize ",
+    "HTTP authorize, risk control off",
     "HTTP authorize→capture/release",
 )
 

@@ -91,7 +91,7 @@ def run_core(runtime: Runtime, options: CoreOptions, emit: Callable[[Row], None]
     spec = prepare(runtime, accounts=options.accounts)
     pgbench = options.pgbench and not runtime.settings.is_sqlite and shutil.which("pgbench")
     rows: list[Row] = []
-    with _server(spec, options) as http_spec:
+    with _server(spec, options) as http_spec, _server(spec, options, risk=False) as core_http:
         for clients in options.clients:
             results: dict[str, list[PhaseResult]] = defaultdict(list)
             ratios: dict[str, list[float]] = defaultdict(list)
@@ -105,10 +105,14 @@ def run_core(runtime: Runtime, options: CoreOptions, emit: Callable[[Row], None]
                     measured.append(
                         run_phase(workload, spec, clients=clients, seconds=options.seconds)
                     )
-                if http_spec is not None:
-                    for workload in ("http", "http_mix"):
+                if http_spec is not None and core_http is not None:
+                    for workload, target in (
+                        ("http", http_spec),
+                        ("http_core", core_http),
+                        ("http_mix", http_spec),
+                    ):
                         measured.append(
-                            run_phase(workload, http_spec, clients=clients, seconds=options.seconds)
+                            run_phase(workload, target, clients=clients, seconds=options.seconds)
                         )
                 for result in measured:
                     results[result.workload].append(result)
@@ -122,11 +126,14 @@ def run_core(runtime: Runtime, options: CoreOptions, emit: Callable[[Row], None]
 
 
 @contextmanager
-def _server(spec: BenchSpec, options: CoreOptions) -> Iterator[BenchSpec | None]:
+def _server(
+    spec: BenchSpec, options: CoreOptions, *, risk: bool = True
+) -> Iterator[BenchSpec | None]:
     if not options.http:
         yield None
         return
-    settings = {"risk_policy": RISK_BENCH_POLICY}  # HTTP rows include the risk pipeline
+    # HTTP rows include the risk pipeline (observe mode), but for one: the core engine's.
+    settings = {"risk_policy": RISK_BENCH_POLICY, "risk_enabled": str(risk).lower()}
     with processes.server(
         spec.database_url, workers=options.server_workers, settings=settings
     ) as base:

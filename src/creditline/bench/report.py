@@ -12,6 +12,7 @@ LABELS = {
     "service_mix": "service authorize→capture/release",
     "service_risk": "service authorize + risk pipeline",
     "http": "HTTP authorize",
+    "http_core": "HTTP authorize, risk control off",
     "http_mix": "HTTP authorize→capture/release",
 }
 
@@ -19,14 +20,18 @@ LABELS = {
 def risk_cost(rows: list[Row]) -> list[str]:
     """Authorize with the risk pipeline beside the core engine alone, per client count."""
     by = {(r.workload, r.clients): r for r in rows}
+    pairs = {"service_risk": ("service", "service"), "http": ("http_core", "HTTP")}
     lines = []
     for (workload, clients), with_risk in by.items():
-        core = by.get(("service", clients))
-        if workload != "service_risk" or core is None or core.ops_per_s == 0:
+        if workload not in pairs:
+            continue
+        baseline, where = pairs[workload]
+        core = by.get((baseline, clients))
+        if core is None or core.ops_per_s == 0:
             continue
         share = with_risk.ops_per_s / core.ops_per_s
         lines.append(
-            f"risk pipeline on, {clients} clients: {with_risk.ops_per_s:,.0f} vs "
+            f"risk pipeline on ({where}), {clients} clients: {with_risk.ops_per_s:,.0f} vs "
             f"{core.ops_per_s:,.0f} ops/s = {share:.0%} of the core engine "
             f"(target ≥ 80%: {'met' if share >= 0.8 else 'NOT met'})"
         )
