@@ -220,3 +220,29 @@ def test_racing_payments_cannot_pass_the_daily_limit_together(
     assert row.spend.day_amount == Money(750_000)
     assert row.spend.day_count == 2
     assert row.locked == Money(750_000)
+
+
+def test_an_unreachable_redis_refuses_with_503_and_changes_nothing(
+    sqlite_url: str, clock: FixedClock
+) -> None:
+    """Features in a Redis that is down: the payment cannot be decided — StoreUnavailable
+    (HTTP 503, retry) — and nothing is written."""
+    from creditline.service.ports import StoreUnavailable  # noqa: PLC0415
+    from tests.integration.dbsnapshot import snapshot  # noqa: PLC0415
+
+    settings = Settings(
+        database_url=sqlite_url,
+        sweep_interval_s=0,
+        risk_features="redis",
+        redis_url="redis://127.0.0.1:1/0",  # nothing listens on port 1
+    )
+    rt = bootstrap(settings, clock=clock)
+    try:
+        world = make_world(rt)
+        account = open_account(world)
+        before = snapshot(rt.engine)
+        with pytest.raises(StoreUnavailable):
+            pay(world, account, 10_000)
+        assert snapshot(rt.engine) == before
+    finally:
+        rt.close()

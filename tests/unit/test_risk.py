@@ -344,3 +344,22 @@ def test_the_decision_logs_hand_written_json_equals_the_generic_one() -> None:
         "features": plain(features),
         "hits": [hit_json(h) for h in decision.hits],
     }
+
+
+def test_a_failed_write_after_commit_is_logged_not_raised() -> None:
+    """The payment is committed and its answer stored: a Redis write failing afterwards
+    must not turn it into an error (the next writes still run)."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from creditline.service.access import SYSTEM  # noqa: PLC0415
+    from creditline.service.context import Context  # noqa: PLC0415
+
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise ConnectionError("redis went away")
+
+    ctx = Context(actor=SYSTEM, now=datetime(2026, 11, 22, tzinfo=UTC), new_id=lambda p: p)
+    ctx.after_commit.extend([broken, lambda: ran.append("next")])
+    ctx.finished()
+    assert ran == ["next"]

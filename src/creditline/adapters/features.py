@@ -29,8 +29,11 @@ from creditline.adapters.db.driver import Driver, Sql
 from creditline.adapters.db.schema import risk_observation
 from creditline.adapters.ids import new_id
 from creditline.service.features import FEATURE_RETENTION_S, Observation, Query
+from creditline.service.ports import StoreUnavailable
 
 MICROS = 1_000_000
+REDIS_TIMEOUT_S = 2.0
+"""A Redis that does not answer within this is unavailable (the payment gets a 503)."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -123,7 +126,7 @@ class RedisFeatureStore:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "creditline:features:") -> RedisFeatureStore:
-        return cls(redis.Redis.from_url(url), prefix)
+        return cls(redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_S), prefix)
 
     def record(self, items: Sequence[tuple[str, Observation]]) -> None:
         if not items:
@@ -150,7 +153,11 @@ class RedisFeatureStore:
                 pipe.zrevrangebyscore(
                     name, "+inf", _score(q.since), start=0, num=q.limit, withscores=True
                 )
-        return [_observations(members) for members in pipe.execute()]
+        try:
+            replies = pipe.execute()
+        except redis.RedisError as error:  # the payment is not decided: 503, retry
+            raise StoreUnavailable(f"the Redis feature store is unavailable: {error}") from error
+        return [_observations(members) for members in replies]
 
     def prune(self, before: datetime) -> int:
         removed = 0

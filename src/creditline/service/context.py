@@ -3,6 +3,7 @@ is the careful second attempt after a lost race, and the risk engine."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,8 @@ from creditline.service.ports import IdGenerator, UnitOfWork
 
 if TYPE_CHECKING:
     from creditline.service.risk import RiskEngine
+
+log = logging.getLogger("creditline.context")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,10 @@ class Context:
         self.kept.append(write)
 
     def finished(self) -> None:
-        """The outcome is committed: run what waited for it."""
+        """The outcome is committed: run what waited for it. A failure here is logged,
+        never raised — the caller's answer is already decided and stored."""
         for write in self.after_commit:
-            write()
+            try:
+                write()
+            except Exception:
+                log.exception("a write after commit failed; the committed outcome stands")
