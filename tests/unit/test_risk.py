@@ -221,11 +221,6 @@ def test_a_bad_policy_is_refused_naming_the_key(edit: tuple[str, str], message: 
         parse_policy(text.replace(edit[0], edit[1], 1), RULE_NAMES)
 
 
-def test_an_unknown_tier_is_a_clear_error() -> None:
-    with pytest.raises(PolicyError, match=r"tiers\.gold: the policy has no tier 'gold'"):
-        evaluate(ctx(account={"tier": "gold"}))
-
-
 def test_a_policy_file_is_reloaded_when_it_changes_and_a_bad_one_is_refused(
     tmp_path: Path,
 ) -> None:
@@ -363,3 +358,29 @@ def test_a_failed_write_after_commit_is_logged_not_raised() -> None:
     ctx.after_commit.extend([broken, lambda: ran.append("next")])
     ctx.finished()
     assert ran == ["next"]
+
+
+def test_an_account_whose_tier_the_policy_dropped_is_declined_not_crashed() -> None:
+    """A policy reload may drop a tier accounts still have: their payments are declined
+    with a reason (and the limit rules skip), never a crash."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from creditline.domain.money import Money  # noqa: PLC0415
+    from creditline.domain.risk.inputs import AccountFacts, Features, PaymentRequest  # noqa: PLC0415
+
+    at = datetime(2026, 11, 22, 2, tzinfo=UTC)
+    policy = parse_policy(default_policy_text(), RULE_NAMES)
+    account = AccountFacts(
+        AccountStatus.ACTIVE,
+        "platinum",
+        True,
+        at - timedelta(days=400),
+        Money(10_000_000),
+        Money(0),
+        Money(0),
+    )
+    request = PaymentRequest(Money(9_000_000), "mer_1", at, item_categories=("gold",))
+    decision = evaluate(RiskContext(request, account, Features(), policy))
+    assert decision.action is RiskAction.DECLINE
+    assert [hit.code for hit in decision.hits] == ["account_tier_unknown"]
+    assert "稍后再试" in explain(decision.hits[0], "zh-CN").remedy

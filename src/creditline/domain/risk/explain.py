@@ -36,6 +36,13 @@ CATALOGUE: Mapping[str, Mapping[str, Text]] = {
         ),
         "zh-CN": Text("您的额度已被冻结。", "请先还清逾期款项，额度将自动恢复。"),
     },
+    "account_tier_unknown": {
+        "en": Text(
+            "Your credit line's settings are being updated.",
+            "Try again later, or contact customer service.",
+        ),
+        "zh-CN": Text("您的额度配置正在更新。", "请稍后再试或联系客服。"),
+    },
     "account_suspended": {
         "en": Text("Your credit line is suspended.", "Contact customer service."),
         "zh-CN": Text("您的额度已被暂停使用。", "请联系客服。"),

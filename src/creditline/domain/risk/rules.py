@@ -35,8 +35,10 @@ class RiskContext:
     policy: Policy
 
     @property
-    def limits(self) -> TierLimits:
-        return self.policy.limits(self.account.tier)
+    def limits(self) -> TierLimits | None:
+        """The account's tier's thresholds; None when the policy in force has no such tier
+        (a reload dropped it): `account_status` then declines, the limit rules skip."""
+        return self.policy.tiers.get(self.account.tier)
 
 
 Rule = Callable[[RiskContext], list[RuleHit]]
@@ -55,12 +57,17 @@ def real_name(ctx: RiskContext) -> list[RuleHit]:
 
 def account_status(ctx: RiskContext) -> list[RuleHit]:
     status = ctx.account.status
-    if status is AccountStatus.ACTIVE:
-        return []
-    return [_hit(ctx, "account_status", f"account_{status.value}", RiskAction.DECLINE)]
+    if status is not AccountStatus.ACTIVE:
+        return [_hit(ctx, "account_status", f"account_{status.value}", RiskAction.DECLINE)]
+    if ctx.limits is None:
+        tier = ctx.account.tier
+        return [_hit(ctx, "account_status", "account_tier_unknown", RiskAction.DECLINE, tier=tier)]
+    return []
 
 
 def per_transaction_limit(ctx: RiskContext) -> list[RuleHit]:
+    if ctx.limits is None:
+        return []
     limit = ctx.limits.per_transaction_max
     amount = ctx.request.amount
     if amount <= limit:
@@ -81,6 +88,8 @@ def per_transaction_limit(ctx: RiskContext) -> list[RuleHit]:
 def period_limits(ctx: RiskContext) -> list[RuleHit]:
     """Daily and monthly amount and count limits (checked again atomically with the hold)."""
     f, limits, amount = ctx.features, ctx.limits, ctx.request.amount
+    if limits is None:
+        return []
     checks: list[tuple[str, Money | int, Money | int, Money | int]] = [
         ("daily_amount_limit", f.day_amount, amount, limits.day_amount_max),
         ("daily_count_limit", f.day_count, 1, limits.day_count_max),
@@ -222,7 +231,7 @@ def _cash_out_items(ctx: RiskContext, categories: frozenset[str]) -> list[str]:
 
 def cash_out(ctx: RiskContext) -> list[RuleHit]:
     items = _cash_out_items(ctx, ctx.policy.cash_out_categories)
-    if not items:
+    if not items or ctx.limits is None:
         return []
     share = ctx.limits.cash_out_share_max
     allowed = Money(int(ctx.account.credit_limit.fen * share))
