@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine
 
 from creditline.adapters.features import RedisFeatureStore, SqlFeatureStore
 from creditline.service.features import (
+    RECENT_MAX,
     FeatureStore,
     Observation,
     Query,
     Window,
-    latest,
-    since,
     summarize,
 )
 from tests.conftest import START, truncate_all
@@ -50,6 +49,14 @@ def store(request: pytest.FixtureRequest) -> Iterator[FeatureStore]:
     engine = create_engine(url)
     yield SqlFeatureStore(engine)
     engine.dispose()
+
+
+def since(store: FeatureStore, key: str, start: datetime) -> list[Observation]:
+    return store.read([Query(key, since=start)])[0]
+
+
+def latest(store: FeatureStore, key: str, count: int) -> list[Observation]:
+    return store.read([Query(key, limit=min(count, RECENT_MAX))])[0]
 
 
 def at(minutes: float) -> Observation:
@@ -102,10 +109,14 @@ def test_features_from_decisions_agree_across_stores(store: FeatureStore) -> Non
     """Decisions recorded, then a payment's features read back: same on every store."""
     from creditline.adapters.risk_policy import load_policy  # noqa: PLC0415
     from creditline.domain.money import Money  # noqa: PLC0415
-    from creditline.domain.risk.decision import RiskAction, RiskDecision  # noqa: PLC0415
+    from creditline.domain.risk.decision import RiskAction  # noqa: PLC0415
     from creditline.domain.risk.inputs import Location, PaymentRequest, Seen  # noqa: PLC0415
     from creditline.domain.spend import PeriodSpend  # noqa: PLC0415
-    from creditline.service.risk_features import Keys, load_features, record_decision  # noqa: PLC0415
+    from creditline.service.risk_features import (  # noqa: PLC0415
+        Keys,
+        decision_observations,
+        load_features,
+    )
 
     policy = load_policy()
     keys = Keys("acct_1", "dev-1", "10.0.0.1")
@@ -120,8 +131,9 @@ def test_features_from_decisions_agree_across_stores(store: FeatureStore) -> Non
             ip="10.0.0.1",
             location=shanghai,
         )
-        decision = RiskDecision(action, (), policy.version)
-        record_decision(store, Keys("acct_1", device, "10.0.0.1"), request, decision)
+        placed = action in (RiskAction.APPROVE, RiskAction.FLAG)
+        keys = Keys("acct_1", device, "10.0.0.1")
+        store.record(decision_observations(keys, request, action, placed=placed))
 
     paid(-60 * 24 * 40, 99_999, RiskAction.APPROVE)  # last month: not in this month's sums
     paid(0, 10_000, RiskAction.APPROVE)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
-from datetime import timedelta
+from dataclasses import fields, is_dataclass, replace
+from datetime import datetime, timedelta
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -307,7 +309,7 @@ def test_the_decision_logs_hand_written_json_equals_the_generic_one() -> None:
         PaymentRequest,
         Seen,
     )
-    from creditline.service.risk_json import decision_detail, hit_json, plain  # noqa: PLC0415
+    from creditline.service.risk_json import decision_detail, hit_json  # noqa: PLC0415
 
     at = datetime(2026, 11, 22, 2, tzinfo=UTC)
     where = Location(31.2, 121.4, "Shanghai")
@@ -384,3 +386,25 @@ def test_an_account_whose_tier_the_policy_dropped_is_declined_not_crashed() -> N
     assert decision.action is RiskAction.DECLINE
     assert [hit.code for hit in decision.hits] == ["account_tier_unknown"]
     assert "稍后再试" in explain(decision.hits[0], "zh-CN").remedy
+
+
+def plain(value: Any) -> Any:  # noqa: PLR0911 (one case per kind of value)
+    """Any input dataclass as JSON values by reflection: the oracle for the decision log's
+    hand-written JSON (Money → fen, datetime → ISO text, enum → value, sets sorted)."""
+    if isinstance(value, Money):
+        return value.fen
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, frozenset | set):
+        return sorted(plain(v) for v in value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    raise AssertionError(f"no JSON form for {type(value).__name__}")

@@ -226,7 +226,8 @@ def place_hold(
     now: datetime,
     description: str | None = None,
 ) -> tuple[Account, Hold]:
-    """Authorize: lock `amount` of the account's available credit until capture or expiry."""
+    """Authorize: lock `amount` of the account's available credit until capture or expiry,
+    and count it toward today's and this month's spending (the period limits)."""
     check_amount(amount)
     if not HOLD_TTL_S_MIN <= ttl_s <= HOLD_TTL_S_MAX:
         raise InvalidHoldTtl(
@@ -252,7 +253,8 @@ def place_hold(
         expires_at=now + timedelta(seconds=ttl_s),
         description=description,
     )
-    return with_balances(account, now=now, locked=account.locked + amount), hold
+    after = with_balances(account, now=now, locked=account.locked + amount)
+    return replace(after, spend=account.spend.plus(amount, now)), hold
 
 
 def capture(

@@ -20,7 +20,7 @@ from typing import Protocol
 FEATURE_RETENTION_S = 40 * 86_400
 """Observations older than this are pruned (the longest window is a month)."""
 RECENT_MAX = 100
-"""The most observations a `latest` call returns."""
+"""The most observations a query for the last N returns."""
 WINDOW_MAX = 1_000
 """The most observations one query returns (a window's count is capped here)."""
 
@@ -81,13 +81,3 @@ class FeatureStore(Protocol):
     def prune(self, before: datetime) -> int:
         """Forget observations older than `before`; how many went (Redis: expiry does it)."""
         ...
-
-
-def since(store: FeatureStore, key: str, start: datetime) -> list[Observation]:
-    """Observations at or after `start`, newest first (up to `WINDOW_MAX`)."""
-    return store.read([Query(key, since=start)])[0]
-
-
-def latest(store: FeatureStore, key: str, count: int) -> list[Observation]:
-    """The last `count` observations (at most `RECENT_MAX`), newest first."""
-    return store.read([Query(key, limit=min(count, RECENT_MAX))])[0]

@@ -144,7 +144,7 @@ def authorize(uow: UnitOfWork, ctx: Context, cmd: commands.Authorize) -> Hold:
             raise
         after, hold = place(account)
     uow.holds.add(hold)
-    uow.accounts.save(account, replace(after, spend=after.spend.plus(cmd.amount, ctx.now)))
+    uow.accounts.save(account, after)
     if passed is not None:
         assert ctx.risk is not None
         risk.record_passed(ctx.risk, uow, ctx, passed, hold.id)

@@ -227,10 +227,10 @@ def _answer(
     after = answer(challenge, token_valid=valid, now=ctx.now)
     if not valid:
         ctx.keep(lambda u: u.risk.save_challenge(challenge, after))
-        left = 0 if after.status is ChallengeStatus.FAILED else None
+        failed = after.status is ChallengeStatus.FAILED
         raise ChallengeInvalid(
             "the verification token is wrong"
-            + ("; the challenge has failed: pay again for a new one" if left == 0 else ""),
+            + ("; the challenge has failed: pay again for a new one" if failed else ""),
             reason="wrong_token",
             failures=after.failures,
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from creditline.domain.money import Money
-from creditline.domain.risk.decision import RiskAction, RiskDecision
+from creditline.domain.risk.decision import RiskAction
 from creditline.domain.risk.inputs import Features, Location, PaymentRequest, Seen
 from creditline.domain.risk.policy import Policy
 from creditline.domain.spend import PeriodSpend
@@ -128,17 +128,3 @@ def decision_observations(
     elif placed:
         found.append((keys.purchases, Observation(request.at, request.amount.fen, _tag(request))))
     return found
-
-
-def record_decision(
-    store: FeatureStore,
-    keys: Keys,
-    request: PaymentRequest,
-    decision: RiskDecision,
-    *,
-    placed: bool | None = None,
-) -> None:
-    """Record a decision's observations (`placed` defaults to approve or flag)."""
-    if placed is None:
-        placed = decision.action in (RiskAction.APPROVE, RiskAction.FLAG)
-    store.record(decision_observations(keys, request, decision.action, placed=placed))

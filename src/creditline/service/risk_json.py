@@ -6,35 +6,17 @@ the same on SQLite and PostgreSQL and can be diffed by an operator.
 
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass
-from datetime import datetime
-from enum import Enum
+from collections.abc import Mapping
 from typing import Any
 
 from creditline.domain.money import Money
-from creditline.domain.risk.decision import RiskDecision, RuleHit
+from creditline.domain.risk.decision import Number, RiskDecision, RuleHit
 from creditline.domain.risk.inputs import AccountFacts, Features, Location, PaymentRequest
 
 
-def plain(value: Any) -> Any:  # noqa: PLR0911 (one case per kind of value)
-    """Money → fen, datetime → ISO text, enum → value, dataclass → dict, sets sorted."""
-    if isinstance(value, Money):
-        return value.fen
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, bool | int | float | str) or value is None:
-        return value
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, frozenset | set):
-        return sorted(plain(v) for v in value)
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    raise AssertionError(f"no JSON form for {type(value).__name__}")
+def numbers_json(numbers: Mapping[str, Number]) -> dict[str, int | float | str]:
+    """The numbers behind a hit, amounts in fen."""
+    return {name: v.fen if isinstance(v, Money) else v for name, v in numbers.items()}
 
 
 def hit_json(hit: RuleHit) -> dict[str, Any]:
@@ -43,7 +25,7 @@ def hit_json(hit: RuleHit) -> dict[str, Any]:
         "code": hit.code,
         "action": hit.action.value,
         "shadow": hit.shadow,
-        "numbers": plain(dict(hit.numbers)),
+        "numbers": numbers_json(hit.numbers),
     }
 
 
@@ -54,7 +36,7 @@ def _place(where: Location | None) -> dict[str, Any] | None:
 
 
 def features_json(f: Features) -> dict[str, Any]:
-    """`plain(features)`, written out: it runs on every payment (5× faster)."""
+    """Written out rather than reflected: it runs on every payment (5× faster)."""
     seen = f.last_seen
     return {
         "day_amount": f.day_amount.fen,

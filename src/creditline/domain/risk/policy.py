@@ -61,12 +61,6 @@ class Policy:
     shadow: frozenset[str]
     """Rules evaluated and logged but never enforced."""
 
-    def limits(self, tier: str) -> TierLimits:
-        found = self.tiers.get(tier)
-        if found is None:
-            raise PolicyError(f"tiers.{tier}: the policy has no tier {tier!r}")
-        return found
-
 
 def _int(where: str, value: Any, minimum: int = 0) -> int:
     if type(value) is not int or value < minimum:

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from creditline.domain import errors
 from creditline.domain.errors import CreditlineError, RiskRefusal
 from creditline.domain.risk.explain import DEFAULT_LANGUAGE, choose_language
+from creditline.entrypoints.api.risk_schemas import reason
 from creditline.service.ports import StoreUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -81,8 +82,6 @@ def error_body(error: CreditlineError, language: str = DEFAULT_LANGUAGE) -> dict
     (message and remedy in `language`) and the numbers for the platform."""
     if not isinstance(error, RiskRefusal):
         return problem(status_for(error), error.code, error.detail, error.params)
-    from creditline.entrypoints.api.risk_schemas import reason  # noqa: PLC0415
-
     reasons = [reason(hit, language).model_dump() for hit in error.decision.enforced]
     first = reason(error.decision.deciding[0], language) if error.decision.deciding else None
     return problem(

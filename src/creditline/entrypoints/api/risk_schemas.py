@@ -11,7 +11,7 @@ from creditline.domain.risk.decision import RuleHit
 from creditline.domain.risk.explain import explain
 from creditline.domain.risk.inputs import Location
 from creditline.service.commands import Signals
-from creditline.service.risk_json import plain
+from creditline.service.risk_json import features_json, numbers_json
 from creditline.service.risk_ports import DecisionRecord
 from creditline.service.risk_queries import Explanation
 
@@ -72,7 +72,7 @@ def reason(hit: RuleHit, language: str) -> ReasonOut:
         shadow=hit.shadow,
         message=text.message,
         remedy=text.remedy,
-        numbers=plain(dict(hit.numbers)),
+        numbers=numbers_json(hit.numbers),
     )
 
 
@@ -103,7 +103,7 @@ class ExplainOut(BaseModel):
             reasons=[reason(hit, language) for hit in a.decision.hits],
             policy_version=a.decision.policy_version,
             latency_us=a.latency_us,
-            features=plain(a.features),
+            features=features_json(a.features),
         )
 
 
