@@ -44,6 +44,9 @@ class Settings:
     """Where windowed features live: `database` (embedded, default) or `redis` (shared)."""
     risk_features_prefix: str = "creditline:features:"
     """Prefix of the Redis feature store's keys (one per deployment sharing a Redis)."""
+    risk_prune_interval_s: float = 3_600.0
+    """How often `serve` forgets feature observations past their retention (the database
+    store; Redis expires its own); 0: never."""
     verifier_secret: str = "creditline-local-verifier"  # noqa: S105 (development only)
     """The local step-up verifier's secret (development): codes are HMACs of it."""
     event_batch_size: int = 500

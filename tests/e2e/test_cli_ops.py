@@ -4,17 +4,21 @@ publish — each with its one-line refusals."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
 from creditline.adapters.clock import SystemClock
+from creditline.adapters.features import SqlFeatureStore
 from creditline.bootstrap import bootstrap
 from creditline.config import Settings
 from creditline.domain.order_events import OrderEvent, OrderEventType
 from creditline.entrypoints.demo import MERCHANT_ID, PLATFORM_ID
 from creditline.service.access import SYSTEM
+from creditline.service.features import FEATURE_RETENTION_S, Observation, Query
 from creditline.service.order_events import Received, process_events
 from tests.conftest import OrderServer
 from tests.e2e.test_cli import invoke
@@ -248,6 +252,22 @@ def test_explain_answers_from_the_command_line_and_writes_nothing(
         invoke(runner, "explain", "acct_nobody", "--merchant", MERCHANT_ID, "--amount", "1")[1],
         "account_not_found",
     )
+
+
+def test_risk_prune_forgets_observations_past_the_retention(
+    demo: tuple[CliRunner, str],
+) -> None:
+    runner, url = demo
+    engine = create_engine(url)
+    store = SqlFeatureStore(engine)
+    now = SystemClock().now()
+    old = now - timedelta(seconds=FEATURE_RETENTION_S + 60)
+    store.record([("acct:x:attempt", Observation(old)), ("acct:x:attempt", Observation(now))])
+    code, output = invoke(runner, "risk", "prune")
+    assert code == 0, output
+    assert "pruned 1 observations older than 40 days" in output
+    assert store.read([Query("acct:x:attempt")]) == [[Observation(now)]]
+    engine.dispose()
 
 
 def test_challenge_code_is_the_local_verifiers(demo: tuple[CliRunner, str]) -> None:

@@ -204,3 +204,50 @@ def test_prefetched_feature_reads_travel_with_the_accounts_and_agree(
             assert uow.features.read(queries)[0] == [at(5), at(1)]
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_database_store_prunes_in_batches_until_none_are_old(
+    request: pytest.FixtureRequest, dialect: str
+) -> None:
+    """Each batch is its own short transaction; the loop stops at the first short batch,
+    having taken every old observation (across keys) and none of the newer ones."""
+    url = request.getfixturevalue("sqlite_url" if dialect == "sqlite" else "postgres_url")
+    if dialect == "postgres":
+        truncate_all(url)
+    engine = create_engine(url)
+    store = SqlFeatureStore(engine)
+    try:
+        store.record([(f"k{n % 3}", at(n)) for n in range(7)])  # minutes 0..6: old
+        store.record([("k0", at(30)), ("k1", at(31))])
+        assert store.prune(START + timedelta(minutes=10), batch_rows=2) == 7
+        assert store.read([Query("k0"), Query("k1"), Query("k2")]) == [[at(30)], [at(31)], []]
+        assert store.prune(START + timedelta(minutes=10), batch_rows=2) == 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "prunes"),
+    [
+        ({}, True),
+        ({"risk_features": "redis"}, False),  # Redis expires its own keys
+        ({"risk_prune_interval_s": 0.0}, False),
+        ({"risk_enabled": False}, False),
+    ],
+)
+def test_serve_prunes_the_database_store_in_the_background(
+    sqlite_url: str, overrides: dict[str, object], prunes: bool
+) -> None:
+    from creditline.bootstrap import bootstrap  # noqa: PLC0415
+    from creditline.config import Settings  # noqa: PLC0415
+    from creditline.entrypoints.api.app import _background_threads  # noqa: PLC0415
+
+    runtime = bootstrap(Settings(database_url=sqlite_url, **overrides))  # type: ignore[arg-type]
+    try:
+        names = [thread.name for thread in _background_threads(runtime)]
+        assert ("risk_prune" in names) is prunes, names
+    finally:
+        runtime.close()

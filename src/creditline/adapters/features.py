@@ -1,6 +1,8 @@
 """The two feature stores: the database (embedded default) and Redis (shared, fast).
 
-Database: one row per observation in `risk_observation`, indexed by (key, at). A
+Database: one row per observation in `risk_observation`, indexed by (key, at, id), and
+by time for pruning: `serve` forgets rows past `FEATURE_RETENTION_S` every
+`CREDITLINE_RISK_PRUNE_INTERVAL_S` (or `creditline risk prune`), in batches. A
 decision's queries go as one statement (a UNION ALL of one indexed, limited subquery per
 query) on the bare driver (see db/driver.py). Inside a unit of work (`within`) the
 store reads and writes in the authorization's own transaction, so a payment's
@@ -23,7 +25,7 @@ from functools import cache
 from typing import Any
 
 import redis
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 
 from creditline.adapters.db.driver import Driver, Sql
 from creditline.adapters.db.schema import risk_observation
@@ -35,6 +37,8 @@ MICROS = 1_000_000
 REDIS_TIMEOUT_S = 2.0
 """A Redis that does not answer within this is unavailable (the payment gets a 503)."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+PRUNE_BATCH_ROWS = 5_000
+"""Observations one pruning transaction deletes (the database store)."""
 
 
 @cache
@@ -112,11 +116,18 @@ class SqlFeatureStore:
             observations.sort(key=lambda o: o.at, reverse=True)
         return found
 
-    def prune(self, before: datetime) -> int:
+    def prune(self, before: datetime, *, batch_rows: int = PRUNE_BATCH_ROWS) -> int:
+        """In batches, each its own short transaction: payments keep recording meanwhile."""
         assert self._engine is not None, "prune runs on its own, not inside a unit of work"
-        with self._engine.begin() as conn:
-            result = conn.execute(delete(risk_observation).where(risk_observation.c.at < before))
-        return int(result.rowcount)
+        c = risk_observation.c
+        oldest = select(c.id).where(c.at < before).limit(batch_rows).scalar_subquery()
+        removed = 0
+        while True:
+            with self._engine.begin() as conn:
+                batch = int(conn.execute(delete(risk_observation).where(c.id.in_(oldest))).rowcount)
+            removed += batch
+            if batch < batch_rows:
+                return removed
 
 
 class RedisFeatureStore:

@@ -1,4 +1,5 @@
-"""Background work inside `serve`: the expiry sweeper and webhook delivery.
+"""Background work inside `serve`: the expiry sweeper, webhook delivery and pruning of
+old risk feature observations.
 
 Each runs as a `PeriodicThread`: a tick does bounded batches until one comes back not
 full, then the thread sleeps `interval_s`. A failure is logged, counted and retried on
@@ -12,13 +13,17 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 
 from prometheus_client import Counter
 
+from creditline.adapters.features import SqlFeatureStore
 from creditline.bootstrap import Runtime
 from creditline.entrypoints.logs import get_logger
 from creditline.service.event_ports import WebhookSender
 from creditline.service.expiry import SweepResult, sweep
+from creditline.service.features import FEATURE_RETENTION_S
 from creditline.service.webhooks import DispatchResult, RetryPolicy, dispatch
 
 BATCHES_PER_TICK_MAX = 100
@@ -26,6 +31,9 @@ BATCHES_PER_TICK_MAX = 100
 
 HOLDS_EXPIRED = Counter("creditline_holds_expired_total", "Holds released by the sweeper")
 WEBHOOKS = Counter("creditline_webhook_deliveries_total", "Webhook delivery attempts", ["outcome"])
+OBSERVATIONS_PRUNED = Counter(
+    "creditline_risk_observations_pruned_total", "Feature observations past their retention"
+)
 TICK_FAILURES = Counter(
     "creditline_background_failures_total", "Background ticks that failed", ["task"]
 )
@@ -94,6 +102,20 @@ def deliver_until_done(
     return DispatchResult(delivered, retried, dead)
 
 
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    pruned: int
+
+
+def prune_observations(runtime: Runtime) -> PruneResult:
+    """Forget the database feature store's observations past their retention (Redis
+    expires its own keys): no window reaches back that far."""
+    before = runtime.clock.now() - timedelta(seconds=FEATURE_RETENTION_S)
+    pruned = SqlFeatureStore(runtime.engine).prune(before)
+    OBSERVATIONS_PRUNED.inc(pruned)
+    return PruneResult(pruned)
+
+
 class PeriodicThread:
     def __init__(self, name: str, interval_s: float, tick: Callable[[], object]) -> None:
         assert interval_s > 0, interval_s
@@ -102,6 +124,10 @@ class PeriodicThread:
         self._tick = tick
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"creditline-{name}", daemon=True)
+
+    @property
+    def name(self) -> str:
+        return self._name
 
     def start(self) -> None:
         self._thread.start()
@@ -116,7 +142,14 @@ class PeriodicThread:
                 result = self._tick()
                 if result is not None and any(
                     getattr(result, f, 0)
-                    for f in ("expired", "skipped_accounts", "delivered", "retried", "dead")
+                    for f in (
+                        "expired",
+                        "skipped_accounts",
+                        "delivered",
+                        "retried",
+                        "dead",
+                        "pruned",
+                    )
                 ):
                     log.info(self._name, result=repr(result))
             except Exception:

@@ -16,6 +16,7 @@ from creditline.domain.risk.inputs import Location
 from creditline.domain.risk.policy import PolicyError
 from creditline.entrypoints.cli_common import cli_operator, fail, load_settings, out, runtime
 from creditline.service.commands import ExplainPayment, Signals
+from creditline.service.features import FEATURE_RETENTION_S
 
 risk_app = typer.Typer(help="Risk control: the policy and its rules.", no_args_is_help=True)
 
@@ -173,6 +174,18 @@ def decisions_command(
             d.policy_version,
         )
     out.print(table)
+
+
+@risk_app.command("prune")
+def prune_command() -> None:
+    """Forget feature observations past their retention now (the database store; `serve`
+    does it every CREDITLINE_RISK_PRUNE_INTERVAL_S, and Redis expires its own)."""
+    from creditline.entrypoints.background import prune_observations  # noqa: PLC0415
+
+    with runtime() as rt:
+        result = prune_observations(rt)
+    days = FEATURE_RETENTION_S // 86_400
+    out.print(f"pruned {result.pruned:,} observations older than {days} days", highlight=False)
 
 
 @risk_app.command("challenge-code")

@@ -350,9 +350,11 @@ risk_observation = Table(
     Column("amount", BigInteger, nullable=False),
     Column("tag", String(200), nullable=True),
     Index("ix_risk_observation_key_at_id", "key", "at", "id"),
+    Index("ix_risk_observation_at", "at", postgresql_using="brin"),
 )
 """Keyed observations behind the risk features (attempts, purchases, places, devices).
-The index serves `ORDER BY at DESC, id DESC LIMIT n` of one key by a backward scan."""
+The first index serves `ORDER BY at DESC, id DESC LIMIT n` of one key by a backward
+scan; the second lets pruning find rows past the retention (BRIN on PostgreSQL)."""
 
 risk_decision = Table(
     "risk_decision",

@@ -25,7 +25,12 @@ from creditline.entrypoints.api.deps import Authenticator
 from creditline.entrypoints.api.observe import ObserveMiddleware
 from creditline.entrypoints.api.problems import ApiProblem
 from creditline.entrypoints.api.routes import accounts, events, holds, risk
-from creditline.entrypoints.background import PeriodicThread, deliver_until_done, sweep_until_done
+from creditline.entrypoints.background import (
+    PeriodicThread,
+    deliver_until_done,
+    prune_observations,
+    sweep_until_done,
+)
 
 DESCRIPTION = """
 creditline is a consumer credit-line payment engine: credit accounts, two-phase holds
@@ -89,6 +94,14 @@ def _background_threads(runtime: Runtime) -> list[PeriodicThread]:
                 "webhooks",
                 settings.webhook_interval_s,
                 lambda: deliver_until_done(runtime, sender, rng),
+            )
+        )
+    risk = runtime.risk
+    # The database store only: Redis expires its own keys.
+    if settings.risk_prune_interval_s > 0 and risk is not None and risk.shared_features is None:
+        threads.append(
+            PeriodicThread(
+                "risk_prune", settings.risk_prune_interval_s, lambda: prune_observations(runtime)
             )
         )
     return threads
