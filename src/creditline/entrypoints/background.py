@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import timedelta
 
 from prometheus_client import Counter
@@ -116,6 +116,15 @@ def prune_observations(runtime: Runtime) -> PruneResult:
     return PruneResult(pruned)
 
 
+def _counted_something(result: object) -> bool:
+    """A tick is worth a log line when any count in its result (a dataclass of counts
+    and flags) is not zero — whatever the task."""
+    if not is_dataclass(result):
+        return False
+    counts = (getattr(result, f.name) for f in fields(result))
+    return any(isinstance(n, int) and not isinstance(n, bool) and n != 0 for n in counts)
+
+
 class PeriodicThread:
     def __init__(self, name: str, interval_s: float, tick: Callable[[], object]) -> None:
         assert interval_s > 0, interval_s
@@ -140,17 +149,7 @@ class PeriodicThread:
         while not self._stop.is_set():
             try:
                 result = self._tick()
-                if result is not None and any(
-                    getattr(result, f, 0)
-                    for f in (
-                        "expired",
-                        "skipped_accounts",
-                        "delivered",
-                        "retried",
-                        "dead",
-                        "pruned",
-                    )
-                ):
+                if _counted_something(result):
                     log.info(self._name, result=repr(result))
             except Exception:
                 TICK_FAILURES.labels(self._name).inc()
