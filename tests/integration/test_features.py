@@ -176,9 +176,10 @@ def test_one_round_trip_answers_many_queries_each_in_order(store: FeatureStore) 
 def test_prefetched_feature_reads_travel_with_the_accounts_and_agree(
     request: pytest.FixtureRequest, dialect: str
 ) -> None:
-    """Inside a unit of work the feature read is sent with the account read (PostgreSQL:
-    one pipelined round trip) and answers exactly as a direct read; a write in between
-    discards it."""
+    """Inside a unit of work the feature read rides on the account read (PostgreSQL: one
+    statement, the observations as a JSON column, kept even when no account is found) and
+    answers exactly as a direct read — in any session time zone; a write in between
+    discards it, and a locking read carries nothing."""
     from creditline.adapters.db.uow import SqlUnitOfWorkFactory  # noqa: PLC0415
 
     url = request.getfixturevalue("sqlite_url" if dialect == "sqlite" else "postgres_url")
@@ -192,15 +193,21 @@ def test_prefetched_feature_reads_travel_with_the_accounts_and_agree(
             uow.features.record([("a", at(1)), ("b", at(2)), ("b", at(3)), ("b", at(4))])
             uow.commit()
         with factory(write=True) as uow:
+            driver = getattr(uow, "_driver")  # noqa: B009 (the driver's stash)
+            if dialect == "postgres":  # JSON renders times in the session's zone
+                driver._raw.execute("SET LOCAL TimeZone = 'Asia/Shanghai'")
             direct = uow.features.read(queries)
             uow.features.prefetch(queries)
             assert uow.accounts.get("acct_nobody") is None  # carries the prefetched read
-            waiting = getattr(uow, "_driver")._fetched  # noqa: B009 (the driver's stash)
-            assert len(waiting) == (1 if dialect == "postgres" else 0)
+            assert len(driver._fetched) == (1 if dialect == "postgres" else 0)
             assert uow.features.read(queries) == direct == [[at(1)], [at(4), at(3)]]
             uow.features.prefetch(queries)
             uow.accounts.get("acct_nobody")
             uow.features.record([("a", at(5))])  # a write: the prefetched answer is stale
+            assert uow.features.read(queries)[0] == [at(5), at(1)]
+            uow.features.prefetch(queries)
+            assert uow.accounts.lock("acct_nobody") is None  # FOR NO KEY UPDATE: not carried
+            assert driver._fetched == {}
             assert uow.features.read(queries)[0] == [at(5), at(1)]
     finally:
         engine.dispose()

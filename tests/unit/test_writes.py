@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from creditline.adapters.db.writes import Statement, Target, Write, check, plan
+from creditline.adapters.db.writes import (
+    PARAMS_PER_STATEMENT_MAX,
+    SQL_PER_STATEMENT_MAX,
+    Statement,
+    Target,
+    Write,
+    check,
+    plan,
+)
 from creditline.service.ports import ConflictKind, WriteConflict
 
 
@@ -73,6 +81,30 @@ def test_a_table_appears_once_per_statement_and_lone_writes_stay_plain() -> None
     assert tables(statements) == [["hold", "hold_event"], ["hold", "hold_event"], ["hold"]]
     assert statements[2].sql == NEW_HOLD.sql
     assert not statements[2].returns_counts
+
+
+def test_statements_stay_within_what_psycopg_keeps_parsed() -> None:
+    """Writes past the parameter limit start the next statement, and driver.py has raised
+    psycopg's parse cache (names private to the pinned version) to cover every statement
+    the planner can make: past it, psycopg re-parses the text on every execution."""
+    from psycopg import _queries  # noqa: PLC0415
+
+    import creditline.adapters.db.driver  # noqa: F401, PLC0415 (raises the caps)
+
+    many = [
+        Write(
+            f"INSERT INTO t{n} VALUES (%s)",
+            Target.of(f"INSERT INTO t{n} VALUES (%s)"),
+            (1,) * 40,
+            rows=1,
+        )
+        for n in range(5)
+    ]
+    statements = plan([ACCOUNT, *many])
+    assert tables(statements) == [["credit_account", "t0", "t1", "t2"], ["t3", "t4"]]
+    assert [len(s.params) for s in statements] == [121, 80]
+    assert _queries.MAX_CACHED_STATEMENT_PARAMS >= PARAMS_PER_STATEMENT_MAX
+    assert _queries.MAX_CACHED_STATEMENT_LENGTH >= 2 * SQL_PER_STATEMENT_MAX
 
 
 def test_row_checks_tell_a_lost_race_from_a_bug() -> None:

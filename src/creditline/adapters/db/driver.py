@@ -22,12 +22,14 @@ sqlite3 module's own datetime adapters).
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
+from psycopg import _queries
 from sqlalchemy import Connection, Table
 
 from creditline.adapters.db import writes
@@ -54,6 +56,16 @@ UNIQUE_VIOLATION = "23505"
 # logs that as a warning ("error ignored terminating pipeline"). The error itself is
 # raised and handled (WriteConflict), so the log line is noise.
 logging.getLogger("psycopg").setLevel(logging.ERROR)
+
+# psycopg keeps the parsed form of statements up to these sizes; ours are bounded by
+# writes.py (see PARAMS_PER_STATEMENT_MAX), and tests/unit/test_writes.py checks the
+# names still exist in the pinned psycopg.
+_queries.MAX_CACHED_STATEMENT_PARAMS = max(
+    _queries.MAX_CACHED_STATEMENT_PARAMS, writes.PARAMS_PER_STATEMENT_MAX
+)
+_queries.MAX_CACHED_STATEMENT_LENGTH = max(
+    _queries.MAX_CACHED_STATEMENT_LENGTH, 2 * writes.SQL_PER_STATEMENT_MAX
+)
 
 RETRYABLE = frozenset({"40001", "40P01", writes.STALE_SQLSTATE})
 """Serialization failure, deadlock, a guarded write that lost its race: retried by the
@@ -106,9 +118,12 @@ class Driver:
         return value.astimezone(UTC).strftime(SQLITE_TIME_FORMAT)
 
     def from_db(self, value: Any) -> datetime | None:
+        """A timestamp as the driver gave it: a datetime, SQLite's UTC text, or ISO text
+        with an offset (PostgreSQL's JSON, in a carried read)."""
         if value is None or isinstance(value, datetime):
             return value
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        parsed = datetime.fromisoformat(value)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
     def encode(self, table: Table, row: Mapping[str, Any]) -> tuple[Any, ...]:
         """A row dict in the table's column order, timestamps converted for the driver."""
@@ -132,8 +147,8 @@ class Driver:
         return rows[0] if rows else None
 
     def prefetch(self, sql: Sql, params: Sequence[Any]) -> None:
-        """Send this read with the next one — on PostgreSQL both go in one pipelined round
-        trip — and answer `all(sql, params)` from it. A write in between discards it."""
+        """Carry this read on the next one — on PostgreSQL both are one statement — and
+        answer `all(sql, params)` from it. A write in between discards it."""
         if self.dialect == "postgresql":
             self._prefetch.append((sql.text(self.dialect), tuple(params)))
 
@@ -144,7 +159,7 @@ class Driver:
         if fetched is not None:
             return fetched
         if self._prefetch:
-            return self._all_with_prefetched(text, params)
+            return self._all_carrying(text, params)
         cursor = self._reused_cursor()
         try:
             cursor.execute(text, params)
@@ -153,23 +168,21 @@ class Driver:
         except self._operational as error:
             raise StoreUnavailable(str(error)) from error
 
-    def _all_with_prefetched(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def _all_carrying(self, text: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """This read with the prefetched one riding on it as a JSON column: one statement,
+        one plain round trip (a psycopg pipeline costs more client CPU than it saves)."""
         pending, self._prefetch = self._prefetch, []
-        cursors = [self._raw.cursor() for _ in range(len(pending) + 1)]
+        if len(pending) != 1 or _LOCKING.search(text):
+            return self.all(text, params)  # nothing carried: the reads go one by one
+        ((other, values),) = pending
+        cursor = self._reused_cursor()
         try:
-            with self._raw.pipeline():
-                cursors[0].execute(text, params)
-                for cursor, (other, values) in zip(cursors[1:], pending, strict=True):
-                    cursor.execute(other, values)
-            rows: list[tuple[Any, ...]] = cursors[0].fetchall()
-            for cursor, statement in zip(cursors[1:], pending, strict=True):
-                self._fetched[statement] = cursor.fetchall()
-            return rows
+            cursor.execute(_carrying(text, other), (*values, *params))
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
         except self._operational as error:
             raise StoreUnavailable(str(error)) from error
-        finally:
-            for cursor in cursors:
-                cursor.close()
+        self._fetched[(other, values)] = [tuple(found.values()) for found in rows[0][0]]
+        return [row[2:] for row in rows if row[1] is not None]
 
     def _reused_cursor(self) -> Any:
         if self._cursor is None:
@@ -267,6 +280,21 @@ class Driver:
         if getattr(error, "sqlstate", None) != UNIQUE_VIOLATION or not isinstance(constraint, str):
             return None
         return CONFLICTS.get(constraint)
+
+
+_LOCKING = re.compile(r"\bFOR\s+(NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b", re.I)
+"""A locking read is not wrapped in another statement (it would lock through a join)."""
+
+
+@lru_cache(maxsize=64)
+def _carrying(read: str, carried: str) -> str:
+    """`read` with the rows of `carried` as a JSON array in the first column of every row,
+    and one row of NULLs after it (second column NULL) when `read` finds nothing."""
+    return (
+        "SELECT c.carried, o.* FROM (SELECT coalesce(json_agg(s), '[]'::json) AS carried "
+        f"FROM ({carried}) AS s) AS c LEFT JOIN LATERAL (SELECT true AS found, r.* "
+        f"FROM ({read}) AS r) AS o ON true"
+    )
 
 
 @cache

@@ -25,8 +25,9 @@ every statement before reading any result):
    statement, only after the lead holds the lock — without this rule two concurrent
    captures of one hold deadlocked.
 3. **A table appears once per statement.**
-4. **A statement stays small enough for psycopg to cache its parsed form** (50
-   parameters, 4,096 characters); the next write starts the next statement.
+4. **A statement stays small enough for psycopg to cache its parsed form** (128
+   parameters, 8,000 characters: see `PARAMS_PER_STATEMENT_MAX`); the next write starts
+   the next statement.
 
 Foreign keys are checked at the end of each statement and the journal's seal at commit
 (migration 0002), so parents and children, and an entry's postings and header, may share
@@ -115,12 +116,14 @@ def plan(pending: Sequence[Write]) -> list[Statement]:
     return statements
 
 
-PARAMS_PER_STATEMENT_MAX = 50
-SQL_PER_STATEMENT_MAX = 3_800
-"""psycopg caches a statement's parsed form only up to 50 parameters and 4,096
-characters; past that it re-parses the text on every execution (~0.5 ms for a merged
-authorization). Writes that would push a statement past either start the next one — in
-the same pipelined round trip."""
+PARAMS_PER_STATEMENT_MAX = 128
+SQL_PER_STATEMENT_MAX = 8_000
+"""psycopg caches a statement's parsed form only up to `MAX_CACHED_STATEMENT_PARAMS`
+parameters and `MAX_CACHED_STATEMENT_LENGTH` characters (50 and 4,096 by default, against
+ORM-generated statements with ever-changing lengths); past that it re-parses the text on
+every execution. A payment with its risk decision and observations is one statement of
+about 90 parameters with a handful of shapes, so driver.py raises psycopg's caps to these
+limits; writes that would go past them start the next statement (same round trip)."""
 
 
 def _fits(write: Write, run: Sequence[Write]) -> bool:
