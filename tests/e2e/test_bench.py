@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +72,65 @@ def test_bench_on_postgres(postgres_url: str) -> None:
     assert "synchronous_commit=on" in output
     if shutil.which("pgbench"):
         assert "pgbench, same SQL" in output
+
+
+@pytest.mark.postgres
+def test_bench_lockstep_drives_each_workload_in_turn_and_shares_against_the_first(
+    postgres_url: str,
+) -> None:
+    """Three clients (the core engine twice: the noise check), a few rounds: each line has
+    its figures, the first is the baseline, and the risk workload really decided (its
+    decisions are in the log: warm-up plus every round's operations)."""
+    from sqlalchemy import create_engine, text  # noqa: PLC0415
+
+    truncate_all(postgres_url)
+    env = {**os.environ, "CREDITLINE_DATABASE_URL": postgres_url}
+    subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    args = ["--workloads", "service,service_risk,service", "--rounds", "3", "--ops", "5"]
+    done = subprocess.run(
+        [*CLI, "bench", "lockstep", *args, "--accounts", "50"],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if "ms/op" in line]
+    assert [line.split("  ")[0].strip() for line in lines] == [
+        "service authorize",
+        "service authorize + risk pipeline",
+        "service authorize",
+    ]
+    shares = [float(re.search(r"share\s+([\d.]+)", line).group(1)) for line in lines]  # type: ignore[union-attr]
+    assert shares[0] == 1.0
+    assert all(0 < share < 10 for share in shares)
+    engine = create_engine(postgres_url)
+    try:
+        with engine.connect() as conn:
+            decided = conn.execute(text("SELECT count(*) FROM risk_decision")).scalar_one()
+    finally:
+        engine.dispose()
+    assert decided == 5 + 3 * 5
+
+
+def test_bench_lockstep_refuses_a_single_or_unknown_workload(tmp_path: Path) -> None:
+    env = {**os.environ, "CREDITLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}"}
+    subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    for workloads in ("service", "service,nonsense"):
+        done = subprocess.run(
+            [*CLI, "bench", "lockstep", "--workloads", workloads, "--accounts", "5"],
+            check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2
+        assert done.stderr.count("\n") == 1
+        assert "bench lockstep: two or more of" in done.stderr
+    with sqlite3.connect(tmp_path / "l.db") as db:  # refused before any setup
+        assert db.execute("SELECT count(*) FROM platform").fetchone() == (0,)
 
 
 @pytest.mark.broker

@@ -14,7 +14,14 @@ from creditline.domain.money import Money
 from creditline.domain.risk.explain import choose_language
 from creditline.domain.risk.inputs import Location
 from creditline.domain.risk.policy import PolicyError
-from creditline.entrypoints.cli_common import cli_operator, fail, load_settings, out, runtime
+from creditline.entrypoints.cli_common import (
+    cli_operator,
+    fail,
+    load_settings,
+    out,
+    redacted,
+    runtime,
+)
 from creditline.service.commands import ExplainPayment, Signals
 from creditline.service.features import FEATURE_RETENTION_S
 
@@ -195,3 +202,46 @@ def challenge_code(
     """The local verifier's code for a challenge (development: what an SMS would carry)."""
     settings = load_settings()
     out.print(LocalVerifier(settings.verifier_secret).code_for(challenge_id), highlight=False)
+
+
+def bench_lockstep(
+    workloads: Annotated[
+        str, typer.Option(help="Comma-separated workloads; shares are against the first")
+    ] = "service,service_risk",
+    rounds: Annotated[int, typer.Option(min=2, help="Rounds; medians are shown")] = 40,
+    ops: Annotated[int, typer.Option(min=1, help="Operations per workload per round")] = 100,
+    accounts: Annotated[int, typer.Option(min=1, help="Bench accounts to spread load on")] = (
+        10_000
+    ),
+) -> None:
+    """The risk pipeline's cost in lockstep: one client per workload, driven in turn in
+    random order each round, so the machine's drift hits all alike (`creditline bench
+    lockstep`; see docs/PERFORMANCE.md)."""
+    from creditline.bench.lockstep import check, run_lockstep  # noqa: PLC0415
+    from creditline.bench.report import LABELS  # noqa: PLC0415
+    from creditline.bench.setup import prepare  # noqa: PLC0415
+
+    names = [name.strip() for name in workloads.split(",") if name.strip()]
+    try:
+        check(names, rounds)
+    except ValueError as error:
+        raise fail(f"bench lockstep: {error}") from None
+    with runtime() as rt:
+        out.print(
+            f"database {redacted(rt.settings.database_url)} · {rounds} rounds × {ops} "
+            f"operations per workload, one client each, in turn",
+            highlight=False,
+        )
+        spec = prepare(rt, accounts=accounts)
+        try:
+            rows = run_lockstep(spec, names, rounds=rounds, ops=ops)
+        except RuntimeError as error:
+            raise fail(f"bench lockstep: {error}") from None
+    for row in rows:
+        q1, q3 = row.quartiles
+        out.print(
+            f"{LABELS.get(row.workload, row.workload):<36} {row.ms_per_op:7.3f} ms/op  "
+            f"client CPU {row.cpu_ms_per_op:7.3f} ms/op  share {row.share:5.2f} "
+            f"(quartiles {q1:.2f}–{q3:.2f})",
+            highlight=False,
+        )

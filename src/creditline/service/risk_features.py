@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from creditline.domain.money import Money
 from creditline.domain.risk.decision import RiskAction
@@ -70,9 +71,15 @@ def _place(tag: str | None) -> tuple[str | None, str | None, Location | None]:
     return device or None, city or None, location
 
 
-def feature_queries(keys: Keys, now: datetime, policy: Policy) -> list[Query]:
-    """What a decision reads: up to five keys, one round trip."""
-    window = now - timedelta(seconds=policy.velocity_window_s)
+def feature_queries(keys: Keys, now: datetime, policy: Policy) -> tuple[Query, ...]:
+    """What a decision reads: up to five keys, one round trip. The same for the prefetch
+    and the read that follows it, so computed once."""
+    return _queries(keys, now, policy.velocity_window_s)
+
+
+@lru_cache(maxsize=32)
+def _queries(keys: Keys, now: datetime, window_s: int) -> tuple[Query, ...]:
+    window = now - timedelta(seconds=window_s)
     queries = [
         Query(keys.attempts, since=window),
         Query(keys.purchases, limit=RECENT_MAX),
@@ -81,7 +88,7 @@ def feature_queries(keys: Keys, now: datetime, policy: Policy) -> list[Query]:
     for key in (keys.device_attempts, keys.ip_attempts):
         if key is not None:
             queries.append(Query(key, since=window))
-    return queries
+    return tuple(queries)
 
 
 def load_features(
