@@ -27,21 +27,23 @@ WORKLOADS = (
 )
 
 
-def run_bench(url: str) -> str:
+def creditline(
+    url: str, *args: str, migrate: bool = True, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    """`creditline <args>` against `url` (migrated first)."""
     env = {**os.environ, "CREDITLINE_DATABASE_URL": url}
-    subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
-    done = subprocess.run(
-        [*CLI, "bench", "--clients", "2", "--seconds", "0.5", "--accounts", "50"],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
+    if migrate:
+        upgrade = [*CLI, "db", "upgrade"]
+        subprocess.run(upgrade, env=env, check=True, capture_output=True, timeout=60)
+    return subprocess.run(
+        [*CLI, *args], check=False, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def run_bench(url: str) -> str:
+    done = creditline(url, "bench", "--clients", "2", "--seconds", "0.5", "--accounts", "50")
     assert done.returncode == 0, done.stderr
-    verified = subprocess.run(
-        [*CLI, "verify"], check=False, env=env, capture_output=True, text=True, timeout=60
-    )
+    verified = creditline(url, "verify", migrate=False, timeout=60)
     assert verified.returncode == 0, verified.stdout
     return done.stdout
 
@@ -84,17 +86,8 @@ def test_bench_lockstep_drives_each_workload_in_turn_and_shares_against_the_firs
     from sqlalchemy import create_engine, text  # noqa: PLC0415
 
     truncate_all(postgres_url)
-    env = {**os.environ, "CREDITLINE_DATABASE_URL": postgres_url}
-    subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
     args = ["--workloads", "service,service_risk,service", "--rounds", "3", "--ops", "5"]
-    done = subprocess.run(
-        [*CLI, "bench", "lockstep", *args, "--accounts", "50"],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    done = creditline(postgres_url, "bench", "lockstep", *args, "--accounts", "50")
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if "ms/op" in line]
     assert [line.split("  ")[0].strip() for line in lines] == [
@@ -115,17 +108,9 @@ def test_bench_lockstep_drives_each_workload_in_turn_and_shares_against_the_firs
 
 
 def test_bench_lockstep_refuses_a_single_or_unknown_workload(tmp_path: Path) -> None:
-    env = {**os.environ, "CREDITLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}"}
-    subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    url = f"sqlite:///{tmp_path / 'l.db'}"
     for workloads in ("service", "service,nonsense"):
-        done = subprocess.run(
-            [*CLI, "bench", "lockstep", "--workloads", workloads, "--accounts", "5"],
-            check=False,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = creditline(url, "bench", "lockstep", "--workloads", workloads, "--accounts", "5")
         assert done.returncode == 2
         assert done.stderr.count("\n") == 1
         assert "bench lockstep: two or more of" in done.stderr
