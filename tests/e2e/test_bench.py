@@ -60,9 +60,29 @@ def check_rows(output: str) -> None:
             assert re.search(r"\d+\.\d\d× ceiling", line), line
 
 
+def check_risk_rows_send_signals(url: str) -> None:
+    """Every decision (service and HTTP rows) had a device: both read all five keys."""
+    from sqlalchemy import create_engine, text  # noqa: PLC0415
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            decisions, without = conn.execute(
+                text(
+                    "SELECT count(*), count(*) FILTER (WHERE detail NOT LIKE "
+                    '\'%"device_id":"dev-%\') FROM risk_decision'
+                )
+            ).one()
+    finally:
+        engine.dispose()
+    assert decisions > 0
+    assert without == 0
+
+
 def test_bench_on_sqlite(tmp_path: Path) -> None:
     output = run_bench(f"sqlite:///{tmp_path / 'bench.db'}")
     check_rows(output)
+    check_risk_rows_send_signals(f"sqlite:///{tmp_path / 'bench.db'}")
     assert "synchronous=2" in output
 
 
@@ -71,6 +91,7 @@ def test_bench_on_postgres(postgres_url: str) -> None:
     truncate_all(postgres_url)
     output = run_bench(postgres_url)
     check_rows(output)
+    check_risk_rows_send_signals(postgres_url)
     assert "synchronous_commit=on" in output
     if shutil.which("pgbench"):
         assert "pgbench, same SQL" in output

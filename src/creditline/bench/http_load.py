@@ -18,7 +18,12 @@ import uuid
 from array import array
 from contextlib import suppress
 
-from creditline.bench.workloads import HOLD_AMOUNT_FEN, BenchSpec, account_id
+from creditline.bench.workloads import (
+    HOLD_AMOUNT_FEN,
+    BenchSpec,
+    account_id,
+    payment_signals,
+)
 
 PROCESSES_MAX = 2
 CONNECT_TIMEOUT_S = 10.0
@@ -32,6 +37,20 @@ def _request(path: str, body: dict[str, object], host: str, key: str) -> bytes:
         f"Content-Length: {len(payload)}\r\n\r\n"
     )
     return head.encode() + payload
+
+
+def _signals_body() -> dict[str, object]:
+    """The same signals as the service rows send (both HTTP rows send them; with risk
+    control off the server ignores them)."""
+    signals = payment_signals()
+    where = signals.location
+    assert where is not None
+    return {
+        "item_categories": list(signals.item_categories),
+        "device_id": signals.device_id,
+        "ip": signals.ip,
+        "location": {"latitude": where.latitude, "longitude": where.longitude, "city": where.city},
+    }
 
 
 async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
@@ -60,6 +79,7 @@ async def _connection(
                 "account_id": account_id(random.randint(1, spec.accounts)),
                 "order_id": uuid.uuid4().hex,
                 "amount": HOLD_AMOUNT_FEN,
+                **_signals_body(),
             }
             writer.write(_request("/v1/holds", body, host, key))
             status, data = await _response(reader)

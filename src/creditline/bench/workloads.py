@@ -189,7 +189,7 @@ def service_operation(spec: BenchSpec, *, mix: bool, risk: bool = False) -> Oper
                 account_id=_random_account(spec),
                 order_id=uuid.uuid4().hex,
                 amount=Money(HOLD_AMOUNT_FEN),
-                signals=_signals() if risk else commands.Signals(),
+                signals=payment_signals() if risk else commands.Signals(),
             )
         )
         if not mix:
@@ -213,7 +213,8 @@ WORKLOADS: dict[str, Callable[[BenchSpec], Operation]] = {
 RISK_BENCH_POLICY = "observe"
 
 
-def _signals() -> Signals:
+def payment_signals() -> Signals:
+    """A payment's device, IP and place, as the risk rows (service and HTTP) send them."""
     n = random.randrange(5_000)
     return Signals(
         item_categories=("books",),
