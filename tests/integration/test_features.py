@@ -156,6 +156,52 @@ def test_features_from_decisions_agree_across_stores(store: FeatureStore) -> Non
     assert f.recent_amounts == (Money(20_000), Money(10_000), Money(99_999))
 
 
+def test_a_key_under_attack_costs_a_payment_a_few_rows(store: FeatureStore) -> None:
+    """An IP with 200 attempts in the window: the decision reads one past the threshold
+    (not 200 rows), the count says so, and the velocity rule still declines."""
+    from creditline.adapters.risk_policy import load_policy  # noqa: PLC0415
+    from creditline.domain.account import AccountStatus  # noqa: PLC0415
+    from creditline.domain.money import Money  # noqa: PLC0415
+    from creditline.domain.risk.decision import RiskAction  # noqa: PLC0415
+    from creditline.domain.risk.inputs import AccountFacts, PaymentRequest  # noqa: PLC0415
+    from creditline.domain.risk.pipeline import evaluate  # noqa: PLC0415
+    from creditline.domain.risk.rules import RiskContext  # noqa: PLC0415
+    from creditline.domain.spend import PeriodSpend  # noqa: PLC0415
+    from creditline.service.risk_features import (  # noqa: PLC0415
+        Keys,
+        feature_queries,
+        load_features,
+    )
+
+    policy = load_policy()
+    keys = Keys("acct_1", "dev-1", "10.6.6.6")
+    now = START + timedelta(minutes=10)
+    ip_key = str(keys.ip_attempts)
+    store.record([(ip_key, Observation(now - timedelta(seconds=n / 10))) for n in range(200)])
+    queries = feature_queries(keys, now, policy)
+    assert store.read(queries)[-1] == [
+        Observation(now - timedelta(seconds=n / 10)) for n in range(policy.ip_attempts_max + 1)
+    ]
+    f = load_features(store, keys, now, policy, PeriodSpend())
+    assert f.ip_attempts == policy.ip_attempts_max + 1
+    assert (f.account_attempts, f.device_attempts) == (0, 0)
+    request = PaymentRequest(
+        amount=Money(100), merchant_id="mer_one", at=now, device_id="dev-1", ip="10.6.6.6"
+    )
+    account = AccountFacts(
+        status=AccountStatus.ACTIVE,
+        tier="standard",
+        real_name_verified=True,
+        opened_at=START - timedelta(days=400),
+        credit_limit=Money(1_000_000),
+        used=Money(0),
+        locked=Money(0),
+    )
+    decision = evaluate(RiskContext(request, account, f, policy))
+    assert decision.action is RiskAction.DECLINE
+    assert "velocity_ip" in {hit.code for hit in decision.hits}
+
+
 def test_one_round_trip_answers_many_queries_each_in_order(store: FeatureStore) -> None:
     for minute in range(5):
         store.record(
