@@ -160,18 +160,15 @@ def test_a_key_under_attack_costs_a_payment_a_few_rows(store: FeatureStore) -> N
     """An IP with 200 attempts in the window: the decision reads one past the threshold
     (not 200 rows), the count says so, and the velocity rule still declines."""
     from creditline.adapters.risk_policy import load_policy  # noqa: PLC0415
-    from creditline.domain.account import AccountStatus  # noqa: PLC0415
-    from creditline.domain.money import Money  # noqa: PLC0415
     from creditline.domain.risk.decision import RiskAction  # noqa: PLC0415
-    from creditline.domain.risk.inputs import AccountFacts, PaymentRequest  # noqa: PLC0415
     from creditline.domain.risk.pipeline import evaluate  # noqa: PLC0415
-    from creditline.domain.risk.rules import RiskContext  # noqa: PLC0415
     from creditline.domain.spend import PeriodSpend  # noqa: PLC0415
     from creditline.service.risk_features import (  # noqa: PLC0415
         Keys,
         feature_queries,
         load_features,
     )
+    from tests.unit.test_risk import ctx  # noqa: PLC0415 (the rules' test context)
 
     policy = load_policy()
     keys = Keys("acct_1", "dev-1", "10.6.6.6")
@@ -185,19 +182,7 @@ def test_a_key_under_attack_costs_a_payment_a_few_rows(store: FeatureStore) -> N
     f = load_features(store, keys, now, policy, PeriodSpend())
     assert f.ip_attempts == policy.ip_attempts_max + 1
     assert (f.account_attempts, f.device_attempts) == (0, 0)
-    request = PaymentRequest(
-        amount=Money(100), merchant_id="mer_one", at=now, device_id="dev-1", ip="10.6.6.6"
-    )
-    account = AccountFacts(
-        status=AccountStatus.ACTIVE,
-        tier="standard",
-        real_name_verified=True,
-        opened_at=START - timedelta(days=400),
-        credit_limit=Money(1_000_000),
-        used=Money(0),
-        locked=Money(0),
-    )
-    decision = evaluate(RiskContext(request, account, f, policy))
+    decision = evaluate(ctx(100, request={"at": now, "ip": "10.6.6.6"}, features=f))
     assert decision.action is RiskAction.DECLINE
     assert "velocity_ip" in {hit.code for hit in decision.hits}
 
