@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from creditline.adapters.db import migrate
 from creditline.adapters.db.schema import metadata
@@ -27,3 +27,22 @@ def test_upgrade_is_repeatable_and_reversible(runtime: Runtime) -> None:
     assert set(inspect(runtime.engine).get_table_names()) <= {"alembic_version"}
     migrate.upgrade(runtime.engine)
     assert migrate.current_revision(runtime.engine) == head
+
+
+def test_a_page_of_an_accounts_decisions_is_read_from_its_index(runtime: Runtime) -> None:
+    """Newest first, before an id: an index range scan, no sort of the account's log."""
+    from creditline.adapters.db.risk import decisions_page  # noqa: PLC0415
+
+    query = decisions_page("acct_1", "rdec_9", 50)
+    with runtime.engine.connect() as conn:
+        compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = "\n".join(conn.execute(text(f"EXPLAIN {compiled}")).scalars())
+            assert "ix_risk_decision_account_id" in plan
+        else:
+            rows = conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()
+            plan = "\n".join(str(row[-1]) for row in rows)
+            assert "USING INDEX ix_risk_decision_account_id" in plan
+        assert "Sort" not in plan
+        assert "TEMP B-TREE" not in plan

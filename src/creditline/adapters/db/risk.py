@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from creditline.adapters.db.driver import Driver, Sql, columns
 from creditline.adapters.db.schema import risk_challenge, risk_decision
@@ -58,6 +58,15 @@ def _decision(row: Mapping[Any, Any]) -> DecisionRecord:
     )
 
 
+def decisions_page(account_id: str, before: str | None, limit: int) -> Select[Any]:
+    """An account's decisions newest first, `before` an id: a range of its index."""
+    c = risk_decision.c
+    query = select(risk_decision).where(c.account_id == account_id)
+    if before is not None:
+        query = query.where(c.id < before)
+    return query.order_by(c.id.desc()).limit(limit)
+
+
 class SqlRiskStore:
     def __init__(self, connection: Connection, driver: Driver) -> None:
         self._conn = connection
@@ -83,11 +92,8 @@ class SqlRiskStore:
 
     def decisions(self, account_id: str, before: str | None, limit: int) -> Page[DecisionRecord]:
         self._db.flush()
-        c = risk_decision.c
-        query = select(risk_decision).where(c.account_id == account_id)
-        if before is not None:
-            query = query.where(c.id < before)
-        rows = self._conn.execute(query.order_by(c.id.desc()).limit(limit + 1)).mappings().all()
+        query = decisions_page(account_id, before, limit + 1)
+        rows = self._conn.execute(query).mappings().all()
         items = [_decision(row) for row in rows[:limit]]
         return Page(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
 

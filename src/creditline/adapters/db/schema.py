@@ -375,9 +375,10 @@ risk_decision = Table(
     CheckConstraint(
         "action IN ('approve', 'flag', 'challenge', 'decline')", name="ck_risk_decision_action"
     ),
-    Index("ix_risk_decision_account", "account_id", "at"),
+    Index("ix_risk_decision_account_id", "account_id", "id"),
 )
-"""Every risk decision: request, features, hits (JSON in `detail`), action, policy version."""
+"""Every risk decision: request, features, hits (JSON in `detail`), action, policy version.
+Listed per account newest first by id (time-ordered), which the index serves directly."""
 
 risk_challenge = Table(
     "risk_challenge",
