@@ -20,7 +20,7 @@ import multiprocessing
 import random
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
@@ -73,7 +73,6 @@ def run_lockstep(
     *,
     rounds: int,
     ops: int,
-    progress: Callable[[int], None] = lambda _: None,
 ) -> list[LockstepRow]:
     """Each workload's figures; shares are against `workloads[0]`."""
     check(workloads, rounds)
@@ -94,14 +93,13 @@ def run_lockstep(
         for pipe in pipes:
             _receive(pipe)
         order = list(range(len(workloads)))
-        for index in range(rounds):
+        for _ in range(rounds):
             random.shuffle(order)
             for n in order:
                 pipes[n].send(ops)
                 wall, cpu = _receive(pipes[n])
                 walls[n].append(wall)
                 cpus[n].append(cpu)
-            progress(index + 1)
     finally:
         for pipe in pipes:
             with contextlib.suppress(OSError):  # a worker that died has no pipe left

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from creditline.domain.money import Money
 from creditline.domain.risk.decision import RiskAction
@@ -78,41 +77,30 @@ def _place(tag: str | None) -> tuple[str | None, str | None, Location | None]:
 
 
 def feature_queries(keys: Keys, now: datetime, policy: Policy) -> tuple[Query, ...]:
-    """What a decision reads: up to five keys, one round trip. The same for the prefetch
-    and the read that follows it, so computed once.
+    """What a decision reads: up to five keys, one round trip.
 
     A window's attempts are read only up to one past the largest threshold that counts
     them: that is all a rule can use, and a key under attack (an IP with thousands of
     attempts a minute) then costs a payment a few rows, not `WINDOW_MAX` of them. The
     counts in a decision's features are exact up to there."""
-    return _queries(
-        keys,
-        now,
-        policy.velocity_window_s,
-        _cap(policy.account_attempts_max, policy.burst_attempts_max),
-        _cap(policy.device_attempts_max),
-        _cap(policy.ip_attempts_max),
-    )
-
-
-def _cap(*thresholds: int) -> int:
-    return min(max(thresholds) + 1, WINDOW_MAX)
-
-
-@lru_cache(maxsize=32)
-def _queries(
-    keys: Keys, now: datetime, window_s: int, account: int, device: int, ip: int
-) -> tuple[Query, ...]:
-    window = now - timedelta(seconds=window_s)
+    window = now - timedelta(seconds=policy.velocity_window_s)
+    account = _cap(policy.account_attempts_max, policy.burst_attempts_max)
     queries = [
         Query(keys.attempts, since=window, limit=account),
         Query(keys.purchases, limit=RECENT_MAX),
         Query(keys.declines, limit=DECLINE_RUN_MAX),
     ]
-    for key, cap in ((keys.device_attempts, device), (keys.ip_attempts, ip)):
+    for key, cap in (
+        (keys.device_attempts, _cap(policy.device_attempts_max)),
+        (keys.ip_attempts, _cap(policy.ip_attempts_max)),
+    ):
         if key is not None:
             queries.append(Query(key, since=window, limit=cap))
     return tuple(queries)
+
+
+def _cap(*thresholds: int) -> int:
+    return min(max(thresholds) + 1, WINDOW_MAX)
 
 
 def load_features(

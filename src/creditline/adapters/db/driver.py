@@ -172,12 +172,13 @@ class Driver:
         """This read with the prefetched one riding on it as a JSON column: one statement,
         one plain round trip (a psycopg pipeline costs more client CPU than it saves)."""
         pending, self._prefetch = self._prefetch, []
-        if len(pending) != 1 or _LOCKING.search(text):
+        carrying = _carrying(text, pending[0][0]) if len(pending) == 1 else None
+        if carrying is None:
             return self.all(text, params)  # nothing carried: the reads go one by one
         ((other, values),) = pending
         cursor = self._reused_cursor()
         try:
-            cursor.execute(_carrying(text, other), (*values, *params))
+            cursor.execute(carrying, (*values, *params))
             rows: list[tuple[Any, ...]] = cursor.fetchall()
         except self._operational as error:
             raise StoreUnavailable(str(error)) from error
@@ -287,9 +288,12 @@ _LOCKING = re.compile(r"\bFOR\s+(NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b",
 
 
 @lru_cache(maxsize=64)
-def _carrying(read: str, carried: str) -> str:
+def _carrying(read: str, carried: str) -> str | None:
     """`read` with the rows of `carried` as a JSON array in the first column of every row,
-    and one row of NULLs after it (second column NULL) when `read` finds nothing."""
+    and one row of NULLs after it (second column NULL) when `read` finds nothing; None
+    for a locking read. Cached: a unit of work has a handful of shapes."""
+    if _LOCKING.search(read):
+        return None
     return (
         "SELECT c.carried, o.* FROM (SELECT coalesce(json_agg(s), '[]'::json) AS carried "
         f"FROM ({carried}) AS s) AS c LEFT JOIN LATERAL (SELECT true AS found, r.* "
