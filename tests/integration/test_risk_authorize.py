@@ -4,6 +4,7 @@ limits enforced atomically with the hold, challenges, and the dry run's agreemen
 
 from __future__ import annotations
 
+import gc
 import threading
 import uuid
 from collections.abc import Iterator
@@ -113,6 +114,24 @@ def test_over_the_per_payment_limit_is_declined_with_numbers_and_logged(
     clock.advance(timedelta(minutes=2))
     pay(world, account, 300_000)  # a smaller payment passes; the log keeps both
     assert [a for a, _ in decisions(world, account)] == [RiskAction.DECLINE, RiskAction.APPROVE]
+
+
+def test_a_payment_leaves_no_garbage_cycles(world: World, clock: FixedClock) -> None:
+    """The closures a payment queues (`Context.keep`, `after_commit`) refer back to its
+    context; left behind, they made a reference cycle per payment and a garbage
+    collection every ~20 payments under load."""
+    account = open_account(world)
+    pay(world, account, 10_000)  # warm: imports, caches, prepared statements
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            clock.advance(timedelta(minutes=2))
+            pay(world, account, 10_000)
+        unreachable = gc.collect()
+    finally:
+        gc.enable()
+    assert unreachable == 0
 
 
 def test_a_second_payment_within_seconds_is_challenged_then_verified(

@@ -47,9 +47,15 @@ class Context:
         self.kept.append(write)
 
     def finished(self) -> None:
-        """The outcome is committed: run what waited for it. A failure here is logged,
-        never raised — the caller's answer is already decided and stored."""
-        for write in self.after_commit:
+        """The outcome is committed: run what waited for it, once. A failure here is
+        logged, never raised — the caller's answer is already decided and stored.
+
+        Both lists are emptied: their closures refer back to this context, and a cycle
+        left for the garbage collector on every payment cost a collection every ~20
+        payments (docs/PERFORMANCE.md)."""
+        waiting, self.after_commit[:] = list(self.after_commit), []
+        self.kept.clear()
+        for write in waiting:
             try:
                 write()
             except Exception:
