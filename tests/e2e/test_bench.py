@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from creditline.bench.core import CoreOptions, connections_needed, server_pool_size
 from tests.conftest import truncate_all
 
 CLI = [sys.executable, "-m", "creditline.entrypoints.cli"]
@@ -95,6 +96,34 @@ def test_bench_on_postgres(postgres_url: str) -> None:
     assert "synchronous_commit=on" in output
     if shutil.which("pgbench"):
         assert "pgbench, same SQL" in output
+
+
+def test_the_default_bench_fits_postgresqls_default_connections() -> None:
+    """Both HTTP servers keep their pools' idle connections between phases; sized by the
+    clients, the default run (1, 8, 32 clients, 2 server processes) stays within
+    PostgreSQL's default max_connections of 100, less 3 reserved."""
+    assert server_pool_size(32, 2) == 10  # room for 16 requests and 3 background tasks
+    assert connections_needed(CoreOptions(server_workers=2)) == 32 + 2 * 2 * 10 + 10 <= 97
+    assert connections_needed(CoreOptions(clients=(200,), http=False)) == 210
+
+
+@pytest.mark.postgres
+def test_bench_refuses_more_clients_than_postgresql_has_connections_for(
+    postgres_url: str,
+) -> None:
+    truncate_all(postgres_url)
+    done = creditline(postgres_url, "bench", "--clients", "1,200", "--no-http", "--seconds", "1")
+    assert done.returncode == 2
+    assert "200 clients need up to 210 database connections" in done.stderr, done.stderr
+    assert "max_connections" in done.stderr
+    from sqlalchemy import create_engine, text  # noqa: PLC0415
+
+    engine = create_engine(postgres_url)
+    try:
+        with engine.connect() as conn:  # refused before the bench set anything up
+            assert conn.execute(text("SELECT count(*) FROM credit_account")).scalar_one() == 0
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.postgres

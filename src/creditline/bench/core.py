@@ -40,6 +40,56 @@ class CoreOptions:
     rounds: int = 1
 
 
+SERVER_BACKGROUND_CONNECTIONS = 3
+"""Connections a `creditline serve` process holds for its background tasks (sweeper,
+pruner, outbox) besides those of requests in flight."""
+CONNECTIONS_SPARE = 10
+"""Connections the bench leaves free: its own, pgbench's, backends of clients still exiting."""
+
+
+def server_pool_size(clients: int, workers: int) -> int:
+    """Each bench server process's pool: with its overflow (as much again) room for its
+    share of the clients and its background tasks, and no more. Both servers keep their
+    pools' idle connections between phases, so a bigger pool takes connections the next
+    phase's direct clients need (PostgreSQL's default max_connections is 100)."""
+    share = -(-clients // workers) + SERVER_BACKGROUND_CONNECTIONS
+    return max(4, -(-share // 2))
+
+
+def connections_needed(options: CoreOptions) -> int:
+    """The most database connections a run holds at once: the largest client count of
+    direct clients while both HTTP servers keep full idle pools."""
+    clients = max(options.clients)
+    servers = 0
+    if options.http:
+        servers = 2 * options.server_workers * server_pool_size(clients, options.server_workers)
+    return clients + servers + CONNECTIONS_SPARE
+
+
+def check_connections(runtime: Runtime, options: CoreOptions) -> None:
+    """Refuse (ValueError) a run PostgreSQL would refuse connections to halfway through."""
+    if runtime.settings.is_sqlite:
+        return
+    with runtime.engine.connect() as conn:
+        allowed = int(conn.execute(text("SHOW max_connections")).scalar_one())
+        reserved = int(conn.execute(text("SHOW superuser_reserved_connections")).scalar_one())
+        in_use = int(conn.execute(text("SELECT count(*) FROM pg_stat_activity")).scalar_one())
+    free = allowed - reserved - in_use
+    needed = connections_needed(options)
+    if needed > free:
+        raise ValueError(
+            f"{max(options.clients)} clients"
+            + (
+                f" and two HTTP servers of {options.server_workers} processes"
+                if options.http
+                else ""
+            )
+            + f" need up to {needed} database connections; PostgreSQL has {free} free "
+            f"(max_connections {allowed}, {reserved} reserved, {in_use} in use): use fewer "
+            "--clients or --server-workers, or --no-http"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """One workload at one client count: the median over rounds of each figure, and the
@@ -87,7 +137,8 @@ def durability(runtime: Runtime) -> str:
 
 def run_core(runtime: Runtime, options: CoreOptions, emit: Callable[[Row], None]) -> list[Row]:
     """Every workload at every client count, `options.rounds` times interleaved, so that a
-    machine whose speed drifts (shared hosts do) affects the ceiling and the engine alike."""
+    machine whose speed drifts (shared hosts do) affects the ceiling and the engine alike.
+    `check_connections` first says whether PostgreSQL will let the run finish."""
     spec = prepare(runtime, accounts=options.accounts)
     pgbench = options.pgbench and not runtime.settings.is_sqlite and shutil.which("pgbench")
     rows: list[Row] = []
@@ -133,7 +184,11 @@ def _server(
         yield None
         return
     # HTTP rows include the risk pipeline (observe mode), but for one: the core engine's.
-    settings = {"risk_policy": RISK_BENCH_POLICY, "risk_enabled": str(risk).lower()}
+    settings = {
+        "risk_policy": RISK_BENCH_POLICY,
+        "risk_enabled": str(risk).lower(),
+        "db_pool_size": str(server_pool_size(max(options.clients), options.server_workers)),
+    }
     with processes.server(
         spec.database_url, workers=options.server_workers, settings=settings
     ) as base:

@@ -262,7 +262,12 @@ def bench(
     through the service layer and HTTP, each beside the raw-SQL ceiling of the same run."""
     if ctx.invoked_subcommand is not None:
         return
-    from creditline.bench.core import CoreOptions, durability, run_core  # noqa: PLC0415
+    from creditline.bench.core import (  # noqa: PLC0415
+        CoreOptions,
+        check_connections,
+        durability,
+        run_core,
+    )
     from creditline.bench.report import HEADER, core_row, risk_cost  # noqa: PLC0415
 
     try:
@@ -281,6 +286,10 @@ def bench(
         rounds=rounds,
     )
     with runtime() as rt:
+        try:
+            check_connections(rt, options)
+        except ValueError as error:
+            raise fail(f"bench: {error}") from None
         out.print(
             f"database {redacted(rt.settings.database_url)} · {durability(rt)} · "
             f"{os.cpu_count()} CPUs · {seconds:g} s per phase × {rounds} rounds · "
