@@ -27,6 +27,8 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache, lru_cache
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from psycopg import _queries
@@ -127,6 +129,9 @@ class Driver:
 
     def encode(self, table: Table, row: Mapping[str, Any]) -> tuple[Any, ...]:
         """A row dict in the table's column order, timestamps converted for the driver."""
+        if self.dialect == "postgresql":  # psycopg takes datetimes as they are: one C call
+            values: tuple[Any, ...] = _values(table)(row)
+            return values
         layout = _layout(table)
         return tuple(self.to_db(row[name]) if stamp else row[name] for name, stamp in layout)
 
@@ -215,7 +220,7 @@ class Driver:
     def defer_insert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert rows (one statement for all of them); each must go in."""
         if rows:
-            params = [value for row in rows for value in self.encode(table, row)]
+            params = list(chain.from_iterable(self.encode(table, row) for row in rows))
             self.defer(insert_sql(table, len(rows)), params, rows=len(rows))
 
     def discard(self) -> None:
@@ -299,6 +304,14 @@ def _carrying(read: str, carried: str) -> str | None:
         f"FROM ({carried}) AS s) AS c LEFT JOIN LATERAL (SELECT true AS found, r.* "
         f"FROM ({read}) AS r) AS o ON true"
     )
+
+
+@cache
+def _values(table: Table) -> itemgetter[Any]:
+    """A row dict's values in the table's column order (every table has two or more)."""
+    names = [column.name for column in table.columns]
+    assert len(names) > 1, table.name
+    return itemgetter(*names)
 
 
 @cache

@@ -43,6 +43,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from creditline.service.ports import ConflictKind, WriteConflict
@@ -147,7 +148,7 @@ def _runs(writes: Sequence[Write]) -> list[list[Write]]:
 
 
 def _statement(writes: Sequence[Write], *, guarded: bool) -> Statement:
-    params = tuple(value for write in writes for value in write.params)
+    params = tuple(chain.from_iterable(write.params for write in writes))
     if len(writes) == 1 and not guarded:
         return Statement(writes[0].sql, params, tuple(writes))
     lead_rows = writes[0].rows if guarded else None
