@@ -53,7 +53,8 @@ class Context:
         Both lists are emptied: their closures refer back to this context, and a cycle
         left for the garbage collector on every payment cost a collection every ~20
         payments (docs/PERFORMANCE.md)."""
-        waiting, self.after_commit[:] = list(self.after_commit), []
+        waiting = list(self.after_commit)
+        self.after_commit.clear()
         self.kept.clear()
         for write in waiting:
             try:
