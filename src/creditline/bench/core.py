@@ -138,7 +138,7 @@ def durability(runtime: Runtime) -> str:
 def run_core(runtime: Runtime, options: CoreOptions, emit: Callable[[Row], None]) -> list[Row]:
     """Every workload at every client count, `options.rounds` times interleaved, so that a
     machine whose speed drifts (shared hosts do) affects the ceiling and the engine alike.
-    `check_connections` first says whether PostgreSQL will let the run finish."""
+    The caller runs `check_connections` first (the CLI does): this does not check."""
     spec = prepare(runtime, accounts=options.accounts)
     pgbench = options.pgbench and not runtime.settings.is_sqlite and shutil.which("pgbench")
     rows: list[Row] = []
