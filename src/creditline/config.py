@@ -28,6 +28,9 @@ class Settings:
     sweep_interval_s: float = 5.0
     """How often `serve` runs the expiry sweeper; 0 turns the in-process sweeper off."""
     sweep_batch_size: int = 500
+    request_body_max_bytes: int = 1_048_576
+    """The largest request body the API reads (1 MiB); larger answers 413 before it is
+    read. A batch of 1,000 order events with the longest ASCII ids fits (~470 KB)."""
     api_key_cache_ttl_s: float = 30.0
     """How long an authenticated key is trusted without a database lookup (revocation delay)."""
     nats_url: str = "nats://127.0.0.1:4222"

@@ -213,13 +213,33 @@ def test_openapi_documents_every_write(api: Api) -> None:
         "/v1/accounts/{account_id}/explain",
     }
     for path, op in posts:
-        names = {p["name"].lower() for p in op.get("parameters", [])}
+        header = next(p for p in op["parameters"] if p["name"].lower() == "idempotency-key")
         if path in own_key:
-            assert "idempotency-key" not in names, path
-            assert "idempot" in op["description"].lower(), path
+            assert header["required"] is False, path
+            assert header["description"].startswith("Not needed"), path
+            assert op["x-idempotency-key"] == "not needed", path
         else:
-            assert "idempotency-key" in names, path
+            assert header["required"] is True, path
         assert op["security"] == [{"HTTPBearer": []}], path
+
+
+def test_openapi_declares_every_error_as_a_problem(api: Api) -> None:
+    spec = api.get(None, "/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    problem_schema = spec["components"]["schemas"]["Problem"]
+    assert set(problem_schema["required"]) >= {"type", "title", "status", "detail", "code"}
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            errors = {s: r for s, r in op["responses"].items() if not s.startswith("2")}
+            assert {"422", "500", "default"} <= set(errors), (method, path)
+            if path.startswith("/v1/"):
+                assert {"401", "503"} <= set(errors), (method, path)
+            if method == "post":
+                assert {"413", "415"} <= set(errors), (method, path)
+            for status, response in errors.items():
+                assert list(response["content"]) == ["application/problem+json"], (path, status)
+                schema = response["content"]["application/problem+json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Problem"}, (path, status)
 
 
 @pytest.mark.postgres

@@ -1,7 +1,9 @@
 """The FastAPI application: routers, problem+json errors, metrics, health, the sweeper.
 
 `create_app(runtime)` builds the app around an already-wired runtime, so tests and the
-benchmark run exactly what `creditline serve` runs.
+benchmark run exactly what `creditline serve` runs. The docs pages (/docs, /redoc) are
+served with their assets from the pinned `fastapi-offline` package, so they render on a
+machine with no network.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -20,9 +23,11 @@ from creditline import __version__
 from creditline.adapters.db.migrate import current_revision
 from creditline.adapters.webhook_http import HttpWebhookSender
 from creditline.bootstrap import Runtime
-from creditline.entrypoints.api import problems
+from creditline.entrypoints.api import error_handlers, problems
 from creditline.entrypoints.api.deps import Authenticator
+from creditline.entrypoints.api.guard import Guard
 from creditline.entrypoints.api.observe import ObserveMiddleware
+from creditline.entrypoints.api.openapi import install_openapi, problem_responses
 from creditline.entrypoints.api.problems import ApiProblem
 from creditline.entrypoints.api.routes import accounts, events, holds, risk
 from creditline.entrypoints.background import (
@@ -60,17 +65,25 @@ def create_app(runtime: Runtime, *, background: bool = True) -> FastAPI:
             for thread in threads:
                 thread.stop()
 
-    app = FastAPI(
-        title="creditline", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    app = FastAPIOffline(
+        title="creditline",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        static_url="/static/docs",
     )
     app.state.runtime = runtime
-    app.state.authenticator = Authenticator(runtime)
-    problems.install(app)
+    authenticator = Authenticator(runtime)
+    error_handlers.install(app)
     app.include_router(holds.router)
     app.include_router(accounts.router)
     app.include_router(events.router)
     app.include_router(risk.router)
     _add_service_routes(app, runtime)
+    install_openapi(app)
+    app.add_middleware(
+        Guard, authenticator=authenticator, body_max_bytes=settings.request_body_max_bytes
+    )
     app.add_middleware(ObserveMiddleware, access_log=settings.access_log)
     return app
 
@@ -107,7 +120,28 @@ def _background_threads(runtime: Runtime) -> list[PeriodicThread]:
     return threads
 
 
+HOME = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>creditline</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
+<h1>creditline {version}</h1>
+<p>A consumer credit-line payment engine: credit accounts, two-phase holds, order events,
+risk control and a double-entry journal. Every <code>/v1</code> call needs
+<code>Authorization: Bearer &lt;API key&gt;</code>.</p>
+<ul>
+<li><a href="/docs">/docs</a> — the API, browsable (Swagger UI); <a href="/redoc">/redoc</a></li>
+<li><a href="/openapi.json">/openapi.json</a> — the OpenAPI document</li>
+<li><a href="/problems">/problems</a> — every error code, its status and meaning</li>
+<li><a href="/healthz">/healthz</a> — liveness and schema revision</li>
+<li><a href="/metrics">/metrics</a> — Prometheus metrics</li>
+</ul></body></html>
+"""
+
+
 def _add_service_routes(app: FastAPI, runtime: Runtime) -> None:
+    @app.get("/", include_in_schema=False)
+    def home() -> HTMLResponse:
+        return HTMLResponse(HOME.format(version=__version__))
+
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
     def healthz() -> dict[str, Any]:
         with runtime.engine.connect() as connection:
@@ -126,7 +160,12 @@ def _add_service_routes(app: FastAPI, runtime: Runtime) -> None:
     def problem_catalogue() -> list[dict[str, Any]]:
         return list(problems.catalogue().values())
 
-    @app.get("/problems/{code}", tags=["operations"], summary="What one error code means")
+    @app.get(
+        "/problems/{code}",
+        tags=["operations"],
+        summary="What one error code means",
+        responses=problem_responses(404),
+    )
     def problem_type(code: str) -> dict[str, Any]:
         found = problems.catalogue().get(code)
         if found is None:

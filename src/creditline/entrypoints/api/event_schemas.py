@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, Field, model_validator
 
 from creditline.domain.order_events import AMOUNT_REQUIRED, OrderEventType
-from creditline.entrypoints.api.schemas import Fen, In, Out, Text
+from creditline.entrypoints.api.body import Fen, In, Out, Text
 from creditline.service.order_events import EVENTS_PER_BATCH_MAX
 
 

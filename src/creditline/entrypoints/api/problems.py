@@ -1,8 +1,12 @@
-"""Errors as RFC 9457 problem details: one table from error class to HTTP status.
+"""Errors as RFC 9457 problem details: one table from error class to HTTP status, one
+catalogue of every code the API can answer.
 
 Every error the API returns is `application/problem+json` with `type`, `title`,
-`status`, `detail`, a stable `code` and the `params` behind it (amounts in fen). The
-`type` URI resolves: GET /problems/{code} describes the problem.
+`status`, `detail`, a stable `code` and the `params` behind it (amounts in fen). Codes
+come from two places only: the domain's refusals (`domain/errors.py`, mapped to a status
+by `STATUS_BY_ERROR`) and the HTTP shell's own problems (`SHELL_PROBLEMS`: a missing key,
+a body too large, a path that does not exist…). `catalogue()` lists both, so every
+`type` link resolves: GET /problems/{code} describes it.
 """
 
 from __future__ import annotations
@@ -11,19 +15,17 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creditline.domain import errors
 from creditline.domain.errors import CreditlineError, RiskRefusal
 from creditline.domain.risk.explain import DEFAULT_LANGUAGE, choose_language
 from creditline.entrypoints.api.risk_schemas import reason
-from creditline.service.ports import StoreUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+CONTENT_LANGUAGE = "Content-Language"
 
 STATUS_BY_ERROR: Mapping[type[CreditlineError], int] = {
     errors.NotFound: 404,
@@ -34,6 +36,52 @@ STATUS_BY_ERROR: Mapping[type[CreditlineError], int] = {
     errors.AmountExceeded: 422,
 }
 """The one table from a refusal to its HTTP status (the nearest listed base class wins)."""
+
+SHELL_PROBLEMS: Mapping[str, tuple[int, str]] = {
+    "bad_request": (400, "The request could not be read, e.g. its body is not UTF-8 text."),
+    "idempotency_key_required": (
+        400,
+        "Every POST that changes something needs an Idempotency-Key header.",
+    ),
+    "idempotency_key_invalid": (400, "The Idempotency-Key must be 1–255 printable characters."),
+    "unauthorized": (401, "The API key is missing, unknown or revoked."),
+    "not_found": (404, "There is no such path, or no such problem code."),
+    "method_not_allowed": (
+        405,
+        "The path exists, but not with this method; the `Allow` header lists the methods it has.",
+    ),
+    "payload_too_large": (
+        413,
+        "The request body is larger than the server accepts "
+        "(CREDITLINE_REQUEST_BODY_MAX_BYTES); split it.",
+    ),
+    "unsupported_media_type": (415, "Bodies are JSON: send Content-Type: application/json."),
+    "validation_error": (422, "A field is missing or malformed; `errors` names each field."),
+    "internal_error": (
+        500,
+        "An unexpected error; nothing it had not committed was kept, "
+        "so the request may be retried. It is logged with its incident id.",
+    ),
+    "service_unavailable": (
+        503,
+        "The database was busy or unreachable; nothing changed. "
+        "Retry with the same Idempotency-Key.",
+    ),
+    "http_error": (400, "Another HTTP-level error; `status` and `detail` say which."),
+}
+"""The HTTP shell's own problems: code → (status, meaning)."""
+
+SHELL_CODE_BY_STATUS: Mapping[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    500: "internal_error",
+    503: "service_unavailable",
+}
 
 
 def status_for(error: CreditlineError | type[CreditlineError]) -> int:
@@ -103,61 +151,23 @@ def language_of(request: Request) -> str:
     return choose_language(request.headers.get("accept-language"))
 
 
-def _field_name(location: tuple[Any, ...]) -> str:
-    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
-
-
-def validation_body(exc: RequestValidationError) -> dict[str, Any]:
-    problems = [
-        {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))}
-        for e in exc.errors()
-    ]
-    detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-    return problem(422, "validation_error", detail, errors=problems)
-
-
-def install(app: FastAPI) -> None:
-    @app.exception_handler(CreditlineError)
-    async def _refusal(request: Request, exc: CreditlineError) -> Response:
-        return problem_response(error_body(exc, language_of(request)))
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
-        return problem_response(validation_body(exc))
-
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(StoreUnavailable)
-    async def _busy(_request: Request, _exc: Exception) -> Response:
-        # A lock or statement timeout: the transaction was rolled back, nothing changed.
-        body = problem(
-            503,
-            "service_unavailable",
-            "the account is busy or the database is unavailable; retry with the "
-            "same Idempotency-Key",
-        )
-        return problem_response(body, headers={"Retry-After": "1"})
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
-        code = getattr(exc, "code", None) or {
-            401: "unauthorized",
-            404: "not_found",
-            405: "method_not_allowed",
-        }.get(exc.status_code, f"http_{exc.status_code}")
-        return problem_response(
-            problem(exc.status_code, code, str(exc.detail)), headers=exc.headers
-        )
-
-
 class ApiProblem(StarletteHTTPException):
     """An HTTP-level problem raised by the API shell itself (authentication, headers)."""
 
     def __init__(
         self, status: int, code: str, detail: str, headers: Mapping[str, str] | None = None
     ) -> None:
+        assert SHELL_PROBLEMS[code][0] == status, (code, status)
         super().__init__(status_code=status, detail=detail, headers=dict(headers or {}))
         self.code = code
+
+
+def shell_problem(
+    code: str, detail: str, headers: Mapping[str, str] | None = None, **extra: Any
+) -> Response:
+    """A response for one of the shell's own problems (its status from the table)."""
+    status = SHELL_PROBLEMS[code][0]
+    return problem_response(problem(status, code, detail, **extra), headers)
 
 
 def catalogue() -> dict[str, dict[str, Any]]:
@@ -176,11 +186,6 @@ def catalogue() -> dict[str, dict[str, Any]]:
             "title": title_for(cls.code),
             "meaning": (cls.__doc__ or cls.__mro__[1].__doc__ or "").strip(),
         }
-    for code, status, meaning in (
-        ("validation_error", 422, "A field is missing or malformed; `errors` names each field."),
-        ("unauthorized", 401, "The API key is missing, unknown or revoked."),
-        ("idempotency_key_required", 400, "Every POST needs an Idempotency-Key header."),
-        ("service_unavailable", 503, "The database was busy; retry with the same key."),
-    ):
+    for code, (status, meaning) in SHELL_PROBLEMS.items():
         found[code] = {"code": code, "status": status, "title": title_for(code), "meaning": meaning}
     return dict(sorted(found.items()))

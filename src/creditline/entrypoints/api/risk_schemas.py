@@ -10,24 +10,22 @@ from pydantic import BaseModel, Field
 from creditline.domain.risk.decision import RuleHit
 from creditline.domain.risk.explain import explain
 from creditline.domain.risk.inputs import Location
+from creditline.entrypoints.api.body import TIER, Fen, In, Label
 from creditline.service.commands import Signals
 from creditline.service.risk_json import features_json, numbers_json
 from creditline.service.risk_ports import DecisionRecord
 from creditline.service.risk_queries import Explanation
 
-Label = Annotated[str, Field(min_length=1, max_length=64)]
 CATEGORIES_MAX = 20
-TIER = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
 
 
-class LocationIn(BaseModel):
-    model_config = {"extra": "forbid", "frozen": True}
+class LocationIn(In):
     latitude: Annotated[float, Field(ge=-90, le=90)]
     longitude: Annotated[float, Field(ge=-180, le=180)]
     city: Label | None = None
 
 
-class SignalsIn(BaseModel):
+class SignalsIn(In):
     """What the platform knows about the payment, for the risk rules (all optional)."""
 
     merchant_category: Label | None = Field(None, description="e.g. electronics, gift_card")
@@ -77,8 +75,7 @@ def reason(hit: RuleHit, language: str) -> ReasonOut:
 
 
 class ExplainIn(SignalsIn):
-    model_config = {"extra": "forbid", "frozen": True}
-    amount: Annotated[int, Field(strict=True, gt=0, description="Amount in fen")]
+    amount: Fen
     merchant_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
@@ -144,7 +141,6 @@ class DecisionPage(BaseModel):
     next_cursor: str | None
 
 
-class RiskProfileIn(BaseModel):
-    model_config = {"extra": "forbid", "frozen": True}
+class RiskProfileIn(In):
     tier: TIER | None = Field(None, description="A tier of the risk policy")
     real_name_verified: bool | None = None

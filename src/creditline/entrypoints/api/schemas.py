@@ -9,26 +9,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from creditline.domain.account import DEFAULT_TIER, AccountAction, AccountStatus
 from creditline.domain.hold import HoldEventKind, HoldStatus
 from creditline.domain.ledger import EntryKind, JournalEntry, LedgerAccount
-from creditline.domain.limits import AMOUNT_MAX, CREDIT_LIMIT_MAX, HOLD_TTL_S_MAX, HOLD_TTL_S_MIN
-from creditline.entrypoints.api.risk_schemas import TIER, SignalsIn
+from creditline.domain.limits import HOLD_TTL_S_MAX, HOLD_TTL_S_MIN
+from creditline.entrypoints.api.body import (
+    TIER,
+    Fen,
+    In,
+    LimitFen,
+    ObjectId,
+    Out,
+    Reason,
+    Text,
+)
+from creditline.entrypoints.api.risk_schemas import SignalsIn
 from creditline.service.queries import AccountView, HoldView
-
-Fen = Annotated[int, Field(strict=True, gt=0, le=AMOUNT_MAX.fen, description="Amount in fen")]
-LimitFen = Annotated[
-    int, Field(strict=True, ge=0, le=CREDIT_LIMIT_MAX.fen, description="Credit limit in fen")
-]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-Reason = Annotated[str, Field(min_length=1, max_length=500)]
-ObjectId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z]+_[0-9A-Za-z]+$")]
-
-
-class In(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class OpenAccountIn(In):
@@ -44,7 +42,7 @@ class AccountStatusIn(In):
     reason: Reason
 
 
-class AuthorizeIn(In, SignalsIn):
+class AuthorizeIn(SignalsIn):
     account_id: ObjectId
     order_id: Text
     amount: Fen
@@ -82,13 +80,6 @@ class RefundIn(In):
 class RepaymentIn(In):
     amount: Fen
     reference: Text | None = Field(None, description="The payment channel's reference")
-
-
-class Out(BaseModel):
-    """Responses are built from domain objects the engine already checked, so `of()`
-    uses `model_construct` (no re-validation); serialization still follows the types."""
-
-    model_config = ConfigDict(frozen=True)
 
 
 class AccountOut(Out):
@@ -278,15 +269,3 @@ class HoldPage(Out):
 class JournalPage(Out):
     items: list[JournalEntryOut]
     next_cursor: str | None
-
-
-class Problem(Out):
-    """RFC 9457 problem details, with a stable `code` and the numbers behind it."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    params: dict[str, int | str | bool | None] = Field(default_factory=dict)
-    errors: list[dict[str, str]] | None = None

@@ -10,8 +10,12 @@ from fastapi.responses import Response
 
 from creditline.domain.hold import HoldStatus
 from creditline.domain.money import Money
-from creditline.entrypoints.api.deps import IDEMPOTENCY_HEADER_DOC, ActorDep, runtime_of
+from creditline.entrypoints.api.deps import ActorDep, runtime_of
 from creditline.entrypoints.api.event_schemas import NotificationOut, NotificationPage
+from creditline.entrypoints.api.openapi import (
+    IDEMPOTENCY_HEADER_DOC,
+    problem_responses,
+)
 from creditline.entrypoints.api.respond import renderer, run_command
 from creditline.entrypoints.api.schemas import (
     AccountOut,
@@ -52,6 +56,7 @@ def _repayment(result: Repayment) -> RepaymentOut:
     response_model=AccountOut,
     summary="Open a credit account",
     openapi_extra=IDEMPOTENCY_HEADER_DOC,
+    responses=problem_responses(400, 403, 404, 409),
 )
 def open_account(request: Request, body: OpenAccountIn, actor: ActorDep) -> Response:
     command = commands.OpenAccount(
@@ -64,7 +69,12 @@ def open_account(request: Request, body: OpenAccountIn, actor: ActorDep) -> Resp
     return run_command(request, actor, command, body=body, render=renderer(201, _account))
 
 
-@router.get("", response_model=AccountPage, summary="List accounts (platform, operator)")
+@router.get(
+    "",
+    response_model=AccountPage,
+    summary="List accounts (platform, operator)",
+    responses=problem_responses(403),
+)
 def list_accounts(
     request: Request, actor: ActorDep, limit: Limit = PAGE_SIZE_DEFAULT, after: Cursor = None
 ) -> AccountPage:
@@ -74,7 +84,12 @@ def list_accounts(
     return AccountPage(items=[AccountOut.of(v) for v in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/{account_id}", response_model=AccountOut, summary="An account with its balances")
+@router.get(
+    "/{account_id}",
+    response_model=AccountOut,
+    summary="An account with its balances",
+    responses=problem_responses(404),
+)
 def get_account(request: Request, account_id: str, actor: ActorDep) -> AccountOut:
     runtime = runtime_of(request)
     with runtime.uow_factory(write=False) as uow:
@@ -86,6 +101,7 @@ def get_account(request: Request, account_id: str, actor: ActorDep) -> AccountOu
     response_model=AccountOut,
     summary="Freeze, unfreeze, suspend, reinstate or close (audited)",
     openapi_extra=IDEMPOTENCY_HEADER_DOC,
+    responses=problem_responses(400, 403, 404, 409),
 )
 def change_status(
     request: Request, account_id: str, body: AccountStatusIn, actor: ActorDep
@@ -102,6 +118,7 @@ def change_status(
     response_model=RepaymentOut,
     summary="Repay: reduces used, so the credit is available again",
     openapi_extra=IDEMPOTENCY_HEADER_DOC,
+    responses=problem_responses(400, 403, 404, 409),
 )
 def repay(request: Request, account_id: str, body: RepaymentIn, actor: ActorDep) -> Response:
     command = commands.Repay(
@@ -114,6 +131,7 @@ def repay(request: Request, account_id: str, body: RepaymentIn, actor: ActorDep)
     "/{account_id}/holds",
     response_model=HoldPage,
     summary="The account's holds, newest first, with their timelines",
+    responses=problem_responses(404),
 )
 def list_holds(
     request: Request,
@@ -135,6 +153,7 @@ def list_holds(
     "/{account_id}/journal",
     response_model=JournalPage,
     summary="The account's journal entries, newest first",
+    responses=problem_responses(404),
 )
 def list_journal(
     request: Request,
@@ -154,6 +173,7 @@ def list_journal(
     "/{account_id}/notifications",
     response_model=NotificationPage,
     summary="The account's notifications (hold created, captured, released, …), newest first",
+    responses=problem_responses(404),
 )
 def list_notifications(
     request: Request,

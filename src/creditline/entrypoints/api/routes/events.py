@@ -11,6 +11,7 @@ from pydantic import Field
 from creditline.domain.errors import DeadLetterNotFound, ReasonRequired
 from creditline.domain.money import Money
 from creditline.domain.order_events import OrderEvent
+from creditline.entrypoints.api.body import In
 from creditline.entrypoints.api.deps import ActorDep, runtime_of
 from creditline.entrypoints.api.event_schemas import (
     DeadLetterOut,
@@ -20,7 +21,7 @@ from creditline.entrypoints.api.event_schemas import (
     OrderEventBatchOut,
     ReplayOut,
 )
-from creditline.entrypoints.api.schemas import In
+from creditline.entrypoints.api.openapi import no_idempotency_key, problem_responses
 from creditline.entrypoints.counters import count_results
 from creditline.service.access import Actor, Role, require_role
 from creditline.service.audit import record_action
@@ -50,6 +51,10 @@ def result_out(result: EventResult) -> EventResultOut:
     "/v1/order-events",
     response_model=OrderEventBatchOut,
     summary="Report order events (shipped, delivered, cancelled, returned, …), up to 1,000",
+    openapi_extra=no_idempotency_key(
+        "each event's `event_id` is its own idempotency key: a repeat answers `duplicate`"
+    ),
+    responses=problem_responses(403),
     description=(
         "Each event is applied exactly once: its `event_id` is its idempotency key, so a "
         "retried batch (or one event sent twice) answers `duplicate` and changes nothing. "
@@ -113,6 +118,7 @@ def _visible(actor: Actor, letter: DeadLetter | None) -> bool:
     "/v1/dead-letters",
     response_model=DeadLetterPage,
     summary="Events and notifications that could not be applied or delivered",
+    responses=problem_responses(403),
 )
 def list_dead_letters(
     request: Request,
@@ -138,6 +144,10 @@ class ReplayIn(In):
     "/v1/dead-letters/{letter_id}/replay",
     response_model=ReplayOut,
     summary="Apply a dead-lettered order event again (operators; audited)",
+    openapi_extra=no_idempotency_key(
+        "the letter is the key: once resolved, another replay answers 404 and changes nothing"
+    ),
+    responses=problem_responses(403, 404, 409),
     description=(
         "Idempotent by construction: the event's own `event_id` is its key in the inbox, and "
         "a dead letter once resolved is no longer open, so a repeated replay answers 404 "

@@ -9,7 +9,11 @@ from fastapi.responses import Response
 
 from creditline.domain.hold import Hold
 from creditline.domain.money import Money
-from creditline.entrypoints.api.deps import IDEMPOTENCY_HEADER_DOC, ActorDep, runtime_of
+from creditline.entrypoints.api.deps import ActorDep, runtime_of
+from creditline.entrypoints.api.openapi import (
+    IDEMPOTENCY_HEADER_DOC,
+    problem_responses,
+)
 from creditline.entrypoints.api.respond import renderer, run_command
 from creditline.entrypoints.api.schemas import (
     AuthorizeIn,
@@ -39,6 +43,7 @@ def _render(status: int, clock: Clock) -> Callable[[object], Outcome]:
     response_model=HoldOut,
     summary="Authorize: lock credit until the order ships, is cancelled or expires",
     openapi_extra=IDEMPOTENCY_HEADER_DOC,
+    responses=problem_responses(400, 402, 403, 404, 409),
 )
 def authorize(request: Request, body: AuthorizeIn, actor: ActorDep) -> Response:
     command = commands.Authorize(
@@ -60,6 +65,7 @@ def authorize(request: Request, body: AuthorizeIn, actor: ActorDep) -> Response:
     "/{hold_id}",
     response_model=HoldDetailOut,
     summary="A hold: what it waits for, when it is released at the latest, its timeline",
+    responses=problem_responses(404),
 )
 def get_hold(request: Request, hold_id: str, actor: ActorDep) -> HoldDetailOut:
     runtime = runtime_of(request)
@@ -72,6 +78,7 @@ def get_hold(request: Request, hold_id: str, actor: ActorDep) -> HoldDetailOut:
     response_model=HoldOut,
     summary="Capture part or all of a hold; final releases the rest",
     openapi_extra=IDEMPOTENCY_HEADER_DOC,
+    responses=problem_responses(400, 403, 404, 409),
 )
 def capture(request: Request, hold_id: str, body: CaptureIn, actor: ActorDep) -> Response:
     command = commands.Capture(
@@ -90,6 +97,7 @@ def capture(request: Request, hold_id: str, body: CaptureIn, actor: ActorDep) ->
     response_model=HoldOut,
     summary="Release what the hold still locks (e.g. the order was cancelled)",
     openapi_extra=IDEMPOTENCY_HEADER_DOC,
+    responses=problem_responses(400, 403, 404, 409),
 )
 def release(request: Request, hold_id: str, body: ReleaseIn, actor: ActorDep) -> Response:
     command = commands.Release(hold_id=hold_id, reason=body.reason)
@@ -102,6 +110,7 @@ def release(request: Request, hold_id: str, body: ReleaseIn, actor: ActorDep) ->
     response_model=HoldOut,
     summary="Refund a captured amount: reduces what the consumer owes",
     openapi_extra=IDEMPOTENCY_HEADER_DOC,
+    responses=problem_responses(400, 403, 404, 409),
 )
 def refund(request: Request, hold_id: str, body: RefundIn, actor: ActorDep) -> Response:
     command = commands.Refund(hold_id=hold_id, amount=Money(body.amount), reason=body.reason)

@@ -9,7 +9,12 @@ from fastapi.responses import Response
 
 from creditline.domain.errors import Forbidden
 from creditline.domain.money import Money
-from creditline.entrypoints.api.deps import IDEMPOTENCY_HEADER_DOC, ActorDep, runtime_of
+from creditline.entrypoints.api.deps import ActorDep, runtime_of
+from creditline.entrypoints.api.openapi import (
+    IDEMPOTENCY_HEADER_DOC,
+    no_idempotency_key,
+    problem_responses,
+)
 from creditline.entrypoints.api.problems import language_of
 from creditline.entrypoints.api.respond import renderer, run_command
 from creditline.entrypoints.api.risk_schemas import (
@@ -33,6 +38,8 @@ Cursor = Annotated[str | None, Query(max_length=64, description="next_cursor of 
     "/{account_id}/explain",
     response_model=ExplainOut,
     summary="Would this payment pass, and if not, why? The risk pipeline as a dry run",
+    openapi_extra=no_idempotency_key("a dry run writes nothing, so a retry cannot do it twice"),
+    responses=problem_responses(403, 404),
 )
 def explain(request: Request, account_id: str, body: ExplainIn, actor: ActorDep) -> ExplainOut:
     """The same pipeline as authorization, on the same state, with nothing written: the
@@ -57,6 +64,7 @@ def explain(request: Request, account_id: str, body: ExplainIn, actor: ActorDep)
     "/{account_id}/decisions",
     response_model=DecisionPage,
     summary="The account's risk decisions, newest first (platform, operator)",
+    responses=problem_responses(403, 404),
 )
 def decisions(
     request: Request, account_id: str, actor: ActorDep, limit: Limit = 50, after: Cursor = None
@@ -74,6 +82,7 @@ def decisions(
     response_model=AccountOut,
     summary="Set the account's risk tier and real-name status (audited)",
     openapi_extra=IDEMPOTENCY_HEADER_DOC,
+    responses=problem_responses(400, 403, 404, 409),
 )
 def risk_profile(
     request: Request, account_id: str, body: RiskProfileIn, actor: ActorDep
