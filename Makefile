@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
+# `make run` is the laptop: development mode allows the demo keys and the local verifier.
+run: export CREDITLINE_MODE := development
 run: $(STAMP)
 	$(BIN)/creditline db upgrade
 	$(BIN)/creditline demo

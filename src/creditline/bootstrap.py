@@ -16,7 +16,7 @@ from creditline.adapters.db.uow import SqlUnitOfWorkFactory
 from creditline.adapters.features import RedisFeatureStore
 from creditline.adapters.ids import new_id
 from creditline.adapters.risk_policy import policy_source
-from creditline.adapters.verifier import LocalVerifier
+from creditline.adapters.verifier import LocalVerifier, SignedTokenVerifier
 from creditline.config import Settings
 from creditline.service.bus import CommandBus
 from creditline.service.ports import Clock, IdGenerator
@@ -33,7 +33,7 @@ class Runtime:
     clock: Clock
     new_id: IdGenerator
     risk: RiskEngine | None
-    verifier: LocalVerifier
+    verifier: LocalVerifier | SignedTokenVerifier
 
     def close(self) -> None:
         self.engine.dispose()
@@ -49,7 +49,7 @@ def bootstrap(
         busy_timeout_s=settings.sqlite_busy_timeout_ms / 1000,
     )
     the_clock = SystemClock() if clock is None else clock
-    verifier = LocalVerifier(settings.verifier_secret)
+    verifier = make_verifier(settings)
     risk = make_risk_engine(settings, verifier) if settings.risk_enabled else None
     bus = CommandBus(uow_factory, the_clock, new_id, risk)
     return Runtime(
@@ -62,6 +62,12 @@ def bootstrap(
         risk=risk,
         verifier=verifier,
     )
+
+
+def make_verifier(settings: Settings) -> LocalVerifier | SignedTokenVerifier:
+    """The step-up verifier the settings name (a server checks `production_problems`)."""
+    secret = settings.effective_verifier_secret
+    return LocalVerifier(secret) if settings.verifier == "local" else SignedTokenVerifier(secret)
 
 
 RISK_FEATURE_STORES = ("database", "redis")

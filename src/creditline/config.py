@@ -3,6 +3,12 @@
 The defaults run the embedded set-up (SQLite file `./creditline.db`, API on
 127.0.0.1:8000). Production points CREDITLINE_DATABASE_URL at PostgreSQL, e.g.
 `postgresql+psycopg://user@host:5432/creditline`.
+
+`mode` is `production` unless set to `development` (`make run` does). Development
+shortcuts — the local step-up verifier whose codes anyone with the source can compute,
+built-in secrets, the demo's published API keys — work only in development mode: a
+server started in production mode with any of them refuses to start, naming the setting
+(`production_problems`).
 """
 
 from __future__ import annotations
@@ -12,10 +18,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 DATABASE_URL_DEFAULT = "sqlite:///./creditline.db"
+MODES = ("development", "production")
+VERIFIERS = ("local", "signed")
+VERIFIER_SECRET_LENGTH_MIN = 32
+"""Characters a production verifier secret needs at least (e.g. 32 random URL-safe bytes)."""
+DEVELOPMENT_VERIFIER_SECRET = "creditline-local-verifier"  # noqa: S105 (development only, public)
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    mode: str = "production"
+    """`development` allows the local verifier, built-in secrets and the demo's keys."""
     database_url: str = DATABASE_URL_DEFAULT
     host: str = "127.0.0.1"
     port: int = 8000
@@ -50,8 +63,12 @@ class Settings:
     risk_prune_interval_s: float = 3_600.0
     """How often `serve` forgets feature observations past their retention (the database
     store; Redis expires its own); 0: never."""
-    verifier_secret: str = "creditline-local-verifier"  # noqa: S105 (development only)
-    """The local step-up verifier's secret (development): codes are HMACs of it."""
+    verifier: str = "local"
+    """Step-up verification: `local` (development: six-digit codes printed by `creditline
+    risk challenge-code`) or `signed` (production: the platform's verification service
+    proves a pass with a token, hex HMAC-SHA256 of the challenge id under the secret)."""
+    verifier_secret: str = ""
+    """The verifier's secret; empty in development mode means the built-in public one."""
     event_batch_size: int = 500
     """Order events fetched from the broker at once (at most 1,000)."""
     event_ack_wait_s: float = 30.0
@@ -89,9 +106,54 @@ class Settings:
                 ) from error
         return cls(**values)  # type: ignore[arg-type]
 
+    def __post_init__(self) -> None:
+        for name, allowed in (("mode", MODES), ("verifier", VERIFIERS)):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(
+                    f"CREDITLINE_{name.upper()}={value!r}: expected one of {', '.join(allowed)}"
+                )
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def development(self) -> bool:
+        return self.mode == "development"
+
+    @property
+    def effective_verifier_secret(self) -> str:
+        """The secret in use: the configured one, or in development the built-in one."""
+        if not self.verifier_secret and self.development:
+            return DEVELOPMENT_VERIFIER_SECRET
+        return self.verifier_secret
+
+    def production_problems(self) -> list[str]:
+        """Why a server may not start with these settings outside development mode."""
+        if self.development:
+            return []
+        problems = []
+        if self.verifier == "local":
+            problems.append(
+                "CREDITLINE_VERIFIER=local is the development verifier (anyone with the source "
+                "can compute its codes): set CREDITLINE_VERIFIER=signed and "
+                "CREDITLINE_VERIFIER_SECRET, or CREDITLINE_MODE=development on a laptop"
+            )
+        secret = self.verifier_secret
+        if not secret or secret == DEVELOPMENT_VERIFIER_SECRET:
+            found = "not set" if not secret else "the built-in development secret"
+        elif len(secret) < VERIFIER_SECRET_LENGTH_MIN:
+            found = f"only {len(secret)} characters long"
+        else:
+            found = ""
+        if found:
+            problems.append(
+                f"CREDITLINE_VERIFIER_SECRET is {found}: production needs a secret of at least "
+                f"{VERIFIER_SECRET_LENGTH_MIN} random characters (e.g. python -c 'import "
+                "secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return problems
 
 
 def _parse_bool(raw: str) -> bool:

@@ -23,6 +23,7 @@ from creditline.entrypoints.demo import CONSUMER_KEY, MERCHANT_KEY, PLATFORM_KEY
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[CliRunner, str]:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("CREDITLINE_DATABASE_URL", url)
+    monkeypatch.setenv("CREDITLINE_MODE", "development")
     return CliRunner(), url
 
 
@@ -157,6 +158,7 @@ def test_make_run_commands_serve_the_demo(tmp_path: Path) -> None:
         "CREDITLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
         "CREDITLINE_PORT": str(port),
         "CREDITLINE_SWEEP_INTERVAL_S": "1",
+        "CREDITLINE_MODE": "development",  # as `make run` sets it
     }
     exe = [sys.executable, "-m", "creditline.entrypoints.cli"]
     for step in (["db", "upgrade"], ["demo"]):

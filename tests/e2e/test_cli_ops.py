@@ -28,6 +28,7 @@ from tests.e2e.test_cli import invoke
 def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[CliRunner, str]:
     url = f"sqlite:///{tmp_path / 'ops.db'}"
     monkeypatch.setenv("CREDITLINE_DATABASE_URL", url)
+    monkeypatch.setenv("CREDITLINE_MODE", "development")
     runner = CliRunner()
     assert invoke(runner, "db", "upgrade")[0] == 0
     assert invoke(runner, "demo")[0] == 0
@@ -275,5 +276,6 @@ def test_challenge_code_is_the_local_verifiers(demo: tuple[CliRunner, str]) -> N
 
     code, output = invoke(demo[0], "risk", "challenge-code", "chal_0123")
     assert code == 0, output
-    assert output.strip() == LocalVerifier(Settings().verifier_secret).code_for("chal_0123")
+    secret = Settings(mode="development").effective_verifier_secret
+    assert output.strip() == LocalVerifier(secret).token_for("chal_0123")
     assert re.fullmatch(r"\d{6}", output.strip())

@@ -76,7 +76,7 @@ def test_a_challenge_is_answered_with_the_verifiers_token(
         "merchant", "/v1/holds", {**second, "challenge_id": challenge_id, "verification_token": "x"}
     )
     assert problem(wrong, 422, "challenge_invalid")["params"]["reason"] == "wrong_token"
-    token = world.runtime.verifier.code_for(challenge_id)
+    token = world.runtime.verifier.token_for(challenge_id)
     done = api.post(
         "merchant",
         "/v1/holds",

@@ -145,7 +145,7 @@ def test_a_second_payment_within_seconds_is_challenged_then_verified(
     challenge_id = asked.value.challenge_id
     assert challenge_id is not None
     assert [h.code for h in asked.value.decision.deciding] == ["velocity_burst"]
-    code = world.runtime.verifier.code_for(challenge_id)
+    code = world.runtime.verifier.token_for(challenge_id)
     wrong = "000000" if code != "000000" else "111111"
     with pytest.raises(ChallengeInvalid):
         pay(world, account, 20_000, order="o-2", challenge_id=challenge_id, token=wrong)

@@ -60,15 +60,20 @@ def serve(
     """Run the HTTP API (OpenAPI docs at /docs) with the expiry sweeper in the background."""
     import uvicorn  # noqa: PLC0415 - only `serve` needs the server
 
+    from creditline.entrypoints.startup import refusal, startup_problems  # noqa: PLC0415
+
     settings = load_settings()
-    with runtime():
-        pass
+    with runtime() as rt:
+        problems = startup_problems(rt)
+    if problems:
+        raise fail(refusal(problems))
     bind_host = host or settings.host
     bind_port = port or settings.port
     base = f"http://{bind_host}:{bind_port}"
     out.print(
         f"creditline API on [bold]{base}[/bold]  ·  docs {base}/docs  ·  "
-        f"metrics {base}/metrics  ·  database {redacted(settings.database_url)}"
+        f"metrics {base}/metrics  ·  database {redacted(settings.database_url)}  ·  "
+        f"{settings.mode} mode"
     )
     logs.configure(settings.log_level)
     uvicorn.run(
@@ -95,6 +100,11 @@ def demo() -> None:
     """Load demo data (a platform, a merchant, consumers, holds in every state) and print keys."""
     from creditline.entrypoints.demo import load_demo  # noqa: PLC0415
 
+    if not load_settings().development:
+        raise fail(
+            "the demo's API keys are published in the README: load it only in development "
+            "mode (CREDITLINE_MODE=development, as `make run` sets)"
+        )
     with runtime() as rt:
         data = load_demo(rt)
     out.print("demo data " + ("loaded" if data.created else "already present"))

@@ -201,7 +201,13 @@ def challenge_code(
 ) -> None:
     """The local verifier's code for a challenge (development: what an SMS would carry)."""
     settings = load_settings()
-    out.print(LocalVerifier(settings.verifier_secret).code_for(challenge_id), highlight=False)
+    if not settings.development or settings.verifier != "local":
+        raise fail(
+            "challenge codes come from the local verifier, which works only in development "
+            "mode (CREDITLINE_MODE=development, CREDITLINE_VERIFIER=local)"
+        )
+    verifier = LocalVerifier(settings.effective_verifier_secret)
+    out.print(verifier.token_for(challenge_id), highlight=False)
 
 
 def bench_lockstep(

@@ -18,6 +18,7 @@ from creditline.domain.money import Money
 from creditline.service import commands, directory
 from creditline.service.access import SYSTEM, Actor, Role
 from creditline.service.bus import CommandBus
+from creditline.service.directory import find_actor
 from creditline.service.expiry import sweep
 from creditline.service.ports import IdGenerator
 from creditline.service.queries import AccountView
@@ -36,6 +37,13 @@ class DemoData:
     created: bool
     keys: dict[str, str]
     accounts: dict[str, str]
+
+
+def active_demo_keys(runtime: Runtime) -> list[str]:
+    """The ids of the demo's fixed keys that still work in this database."""
+    with runtime.uow_factory(write=False) as uow:
+        found = [find_actor(uow, key) for key in _keys().values()]
+    return [actor.key_id for actor in found if actor is not None]
 
 
 def load_demo(runtime: Runtime) -> DemoData:

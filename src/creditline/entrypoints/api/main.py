@@ -1,4 +1,5 @@
-"""The app factory uvicorn imports in each server process (`creditline serve`)."""
+"""The app factory uvicorn imports in each server process (`creditline serve`); it checks
+again what `serve` checked, so a server started by hand is held to the same rules."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ from creditline.bootstrap import bootstrap
 from creditline.config import Settings
 from creditline.entrypoints import logs
 from creditline.entrypoints.api.app import create_app
+from creditline.entrypoints.startup import refusal, startup_problems
 
 
 def app_factory() -> FastAPI:
     settings = Settings.from_env()
     logs.configure(settings.log_level)
-    return create_app(bootstrap(settings))
+    runtime = bootstrap(settings)
+    problems = startup_problems(runtime)
+    if problems:
+        runtime.close()
+        raise SystemExit(refusal(problems))
+    return create_app(runtime)
