@@ -31,9 +31,11 @@ def _env(database_url: str, settings: Mapping[str, str]) -> dict[str, str]:
 
 @contextmanager
 def server(database_url: str, *, workers: int, settings: Mapping[str, str]) -> Iterator[str]:
-    """A `creditline serve` on a free local port; yields its base URL."""
+    """A `creditline serve` on a free local port; yields its base URL. It runs in
+    development mode: a loopback server on a scratch database, with the local verifier."""
     port = free_port()
-    env = _env(database_url, {"host": "127.0.0.1", "port": str(port), **settings})
+    local = {"mode": "development", "host": "127.0.0.1", "port": str(port)}
+    env = _env(database_url, {**local, **settings})
     command = _command("serve", "--workers", str(workers))
     with subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
