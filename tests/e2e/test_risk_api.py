@@ -35,31 +35,68 @@ def hold_body(account: str, amount: int, **extra: object) -> dict[str, object]:
 
 def test_a_decline_explains_itself_in_the_consumers_language(api: Api) -> None:
     account = open_account(api, 2_000_000)
-    body = hold_body(account, 620_000)
+    body = hold_body(account, 620_000, merchant_id="mer_one")
     english = api.client.post(
         "/v1/holds",
         json=body,
-        headers={**api.headers("merchant", "decline-1"), "Accept-Language": "en-US,en;q=0.9"},
+        headers={**api.headers("platform", "decline-1"), "Accept-Language": "en-US,en;q=0.9"},
     )
     found = problem(english, 402, "risk_declined")
-    assert found["language"] == "en"
+    assert (found["language"], english.headers["content-language"]) == ("en", "en")
     assert found["message"] == "The per-payment limit is ¥5,000.00; this payment is ¥6,200.00."
-    assert "installments" in found["remedy"]
+    assert "split the order" in found["remedy"]
     [reason] = found["reasons"]
     assert reason["code"] == "per_transaction_limit"
     assert reason["numbers"] == {"amount": 620_000, "limit": 500_000, "tier": "standard"}
     assert found["params"]["codes"] == "per_transaction_limit"
     assert found["decision_id"].startswith("rdec_")
     assert "per_transaction_limit (amount=620000, limit=500000" in found["detail"]
-    chinese = api.post("merchant", "/v1/holds", {**body, "order_id": "o-zh"})
+    chinese = api.post("platform", "/v1/holds", {**body, "order_id": "o-zh"})
+    assert chinese.headers["content-language"] == "zh-CN"
     assert (
         problem(chinese, 402, "risk_declined")["message"]
         == "单笔支付限额为¥5,000.00，本次支付¥6,200.00。"
     )
-    replay = api.post("merchant", "/v1/holds", body, key="decline-1")
+    replay = api.client.post(
+        "/v1/holds",
+        json=body,
+        headers={**api.headers("platform", "decline-1"), "Accept-Language": "zh-CN"},
+    )
     assert replay.json() == english.json()
     assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.headers["content-language"] == "en"  # the language it was answered in
     assert api.get("platform", f"/v1/accounts/{account}").json()["locked"] == 0
+
+
+def test_a_merchant_gets_the_verdict_but_not_the_consumers_numbers(api: Api) -> None:
+    """A merchant — perhaps one that never dealt with this consumer — learns whether a
+    payment would pass and what the consumer is told, never the account's features,
+    available credit, or the numbers behind the rules."""
+    account = open_account(api, 2_000_000)
+    assert api.post("merchant", "/v1/holds", hold_body(account, 10_000)).status_code == 201
+    ask = {"amount": 620_000, **WHERE, "location": {"latitude": 39.9, "longitude": 116.4}}
+    for who in ("merchant", "platform", "operator"):
+        dry = api.post(who, f"/v1/accounts/{account}/explain", {**ask, "merchant_id": "mer_one"})
+        assert dry.status_code == 200, (who, dry.text)
+        answer = dry.json()
+        assert (answer["would_pass"], answer["outcome"]) == (False, "risk_declined")
+        codes = {r["code"] for r in answer["reasons"]}
+        assert {"per_transaction_limit", "impossible_travel"} <= codes
+        assert all(r["message"] and r["remedy"] for r in answer["reasons"])
+        secret = (answer["available"], answer["features"], answer["reasons"][0]["numbers"])
+        if who == "merchant":
+            assert secret == (None, None, None), answer
+            assert "Shanghai" not in dry.text
+            assert "dev-1" not in dry.text
+        else:
+            assert answer["available"] == 1_990_000
+            assert answer["features"]["known_devices"] == ["dev-1"]
+            assert answer["features"]["last_seen"]["location"]["city"] == "Shanghai"
+    refused = api.post("merchant", "/v1/holds", hold_body(account, 620_000))
+    found = problem(refused, 402, "risk_declined")
+    assert all(r["numbers"] is None for r in found["reasons"])
+    assert found["detail"] == "declined by risk rules: per_transaction_limit"
+    assert "Shanghai" not in refused.text
 
 
 def test_a_challenge_is_answered_with_the_verifiers_token(
@@ -101,6 +138,8 @@ def test_explain_is_a_dry_run_that_agrees(api: Api, clock: FixedClock) -> None:
     assert dry.status_code == 200, dry.text
     answer = dry.json()
     assert (answer["would_pass"], answer["action"]) == (False, "decline")
+    assert answer["outcome"] == "risk_declined"
+    assert dry.headers["content-language"] == "en"
     assert [r["code"] for r in answer["reasons"]] == ["per_transaction_limit"]
     assert answer["reasons"][0]["message"].startswith("The per-payment limit is ¥5,000.00")
     assert answer["available"] == 2_000_000

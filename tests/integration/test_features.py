@@ -119,7 +119,7 @@ def test_features_from_decisions_agree_across_stores(store: FeatureStore) -> Non
     )
 
     policy = load_policy()
-    keys = Keys("acct_1", "dev-1", "10.0.0.1")
+    keys = Keys("plat_1", "acct_1", "dev-1", "10.0.0.1")
     shanghai = Location(31.2304, 121.4737, "Shanghai")
 
     def paid(minutes: float, fen: int, action: RiskAction, device: str = "dev-1") -> None:
@@ -132,7 +132,7 @@ def test_features_from_decisions_agree_across_stores(store: FeatureStore) -> Non
             location=shanghai,
         )
         placed = action in (RiskAction.APPROVE, RiskAction.FLAG)
-        keys = Keys("acct_1", device, "10.0.0.1")
+        keys = Keys("plat_1", "acct_1", device, "10.0.0.1")
         store.record(decision_observations(keys, request, action, placed=placed))
 
     paid(-60 * 24 * 40, 99_999, RiskAction.APPROVE)  # last month: not in this month's sums
@@ -171,7 +171,7 @@ def test_a_key_under_attack_costs_a_payment_a_few_rows(store: FeatureStore) -> N
     from tests.unit.test_risk import ctx  # noqa: PLC0415 (the rules' test context)
 
     policy = load_policy()
-    keys = Keys("acct_1", "dev-1", "10.6.6.6")
+    keys = Keys("plat_1", "acct_1", "dev-1", "10.6.6.6")
     now = START + timedelta(minutes=10)
     ip_key = str(keys.ip_attempts)
     store.record([(ip_key, Observation(now - timedelta(seconds=n / 10))) for n in range(200)])
@@ -289,3 +289,91 @@ def test_serve_prunes_the_database_store_in_the_background(
         assert ("risk_prune" in names) is prunes, names
     finally:
         runtime.close()
+
+
+AWKWARD = [
+    "android|SM-G9910|14",
+    'dev,"quoted",[x]',
+    "深圳市|南山区",
+    "ends-with-pipe|",
+    "\u202eright-to-left",
+    "emoji-📱-🔥",
+    "back\\slash",
+    "x" * 64,
+    '"' * 64,
+]
+
+
+@pytest.mark.parametrize("device", AWKWARD)
+def test_any_device_and_city_read_back_exactly(store: FeatureStore, device: str) -> None:
+    """Client strings are stored structurally: a `|`, a comma, quotes or any Unicode in a
+    device id or a city come back as sent, and the next decision can be made."""
+    from creditline.adapters.risk_policy import load_policy  # noqa: PLC0415
+    from creditline.domain.money import Money  # noqa: PLC0415
+    from creditline.domain.risk.decision import RiskAction  # noqa: PLC0415
+    from creditline.domain.risk.inputs import Location, PaymentRequest, Seen  # noqa: PLC0415
+    from creditline.domain.spend import PeriodSpend  # noqa: PLC0415
+    from creditline.service.risk_features import (  # noqa: PLC0415
+        Keys,
+        decision_observations,
+        load_features,
+    )
+
+    keys = Keys("plat_1", "acct_1", device, f"{device[:20]}:ip")
+    where = Location(22.54, 114.06, device[::-1][:64])
+    request = PaymentRequest(
+        Money(1_000), "mer_one", START, device_id=device, ip=keys.ip, location=where
+    )
+    store.record(decision_observations(keys, request, RiskAction.APPROVE, placed=True))
+    later = START + timedelta(minutes=1)
+    f = load_features(store, keys, later, load_policy(), PeriodSpend())
+    assert f.known_devices == frozenset({device})
+    assert f.known_cities == frozenset({where.city})
+    assert f.last_seen == Seen(START, where)
+    assert (f.account_attempts, f.device_attempts, f.ip_attempts) == (1, 1, 1)
+
+
+def test_a_tag_from_another_version_counts_as_nowhere(store: FeatureStore) -> None:
+    from creditline.adapters.risk_policy import load_policy  # noqa: PLC0415
+    from creditline.domain.money import Money  # noqa: PLC0415
+    from creditline.domain.spend import PeriodSpend  # noqa: PLC0415
+    from creditline.service.risk_features import Keys, load_features  # noqa: PLC0415
+
+    keys = Keys("plat_1", "acct_1", None, None)
+    for n, tag in enumerate(
+        ["android|SM-G9910|14|31.2,121.4", "dev|Shanghai|31.2,121.4", "[1,2]", "[", "null"]
+    ):
+        store.record([(keys.purchases, Observation(START + timedelta(seconds=n), 500, tag))])
+    f = load_features(store, keys, START + timedelta(minutes=1), load_policy(), PeriodSpend())
+    assert f.recent_amounts == (Money(500),) * 5
+    assert (f.last_seen, f.known_devices, f.known_cities) == (None, frozenset(), frozenset())
+
+
+def test_one_platforms_traffic_never_counts_for_another(store: FeatureStore) -> None:
+    """Device and IP keys are scoped by platform: a device hammered on one platform is
+    new, with no attempts, on another."""
+    from creditline.adapters.risk_policy import load_policy  # noqa: PLC0415
+    from creditline.domain.money import Money  # noqa: PLC0415
+    from creditline.domain.risk.decision import RiskAction  # noqa: PLC0415
+    from creditline.domain.risk.inputs import PaymentRequest  # noqa: PLC0415
+    from creditline.domain.spend import PeriodSpend  # noqa: PLC0415
+    from creditline.service.risk_features import (  # noqa: PLC0415
+        Keys,
+        decision_observations,
+        load_features,
+    )
+
+    policy = load_policy()
+    for n in range(30):
+        keys = Keys("plat_a", f"acct_a{n}", "shared-device", "10.9.9.9")
+        request = PaymentRequest(
+            Money(100), "mer_a", START, device_id="shared-device", ip="10.9.9.9"
+        )
+        store.record(decision_observations(keys, request, RiskAction.DECLINE, placed=False))
+    theirs = Keys("plat_a", "acct_a99", "shared-device", "10.9.9.9")
+    ours = Keys("plat_b", "acct_b1", "shared-device", "10.9.9.9")
+    now = START + timedelta(seconds=5)
+    found = load_features(store, theirs, now, policy, PeriodSpend())
+    assert found.device_attempts > policy.device_attempts_max
+    mine = load_features(store, ours, now, policy, PeriodSpend())
+    assert (mine.device_attempts, mine.ip_attempts, mine.account_attempts) == (0, 0, 0)

@@ -157,7 +157,13 @@ def test_events_committed_but_not_acknowledged_come_back_as_duplicates(
             await sub.unsubscribe()
             # ... and the worker "dies" here: no acknowledgement was sent.
             assert not await settled(js, topology)
-            await run_worker_until(rt, lambda: settled(js, topology))
+
+            async def redelivered() -> bool:
+                # `settled` alone can be true for a moment while the unacknowledged
+                # messages wait out their ack_wait, before they are delivered again
+                return await settled(js, topology) and duplicates._value.get() - before >= 2
+
+            await run_worker_until(rt, redelivered)
         finally:
             await nats_events.close(client)
 

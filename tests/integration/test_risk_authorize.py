@@ -29,7 +29,7 @@ from creditline.domain.money import Money
 from creditline.domain.risk.decision import RiskAction
 from creditline.domain.risk.inputs import Location
 from creditline.service import commands
-from creditline.service.access import Actor
+from creditline.service.access import Actor, Role
 from creditline.service.queries import AccountView
 from creditline.service.risk_queries import account_decisions
 from tests.conftest import World, make_world
@@ -265,3 +265,89 @@ def test_an_unreachable_redis_refuses_with_503_and_changes_nothing(
         assert snapshot(rt.engine) == before
     finally:
         rt.close()
+
+
+def _policy_world(database_url: str, clock: FixedClock, tmp_path: Path, text: str) -> World:
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    rt = bootstrap(
+        Settings(database_url=database_url, sweep_interval_s=0, risk_policy=str(path)),
+        clock=clock,
+    )
+    return make_world(rt)
+
+
+def test_a_payment_that_cannot_fit_is_refused_for_credit_not_challenged(
+    database_url: str, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Asking the consumer to verify a payment that would then fail for lack of credit
+    wastes their time: the refusal is the credit's, and no challenge is opened."""
+    from creditline.domain.errors import InsufficientCredit  # noqa: PLC0415
+
+    text = default_policy_text().replace("burst_attempts_max = ", "burst_attempts_max = 1 #", 1)
+    world = _policy_world(database_url, clock, tmp_path, text)
+    try:
+        account = open_account(world, limit=100_000)
+        pay(world, account, 90_000)
+        clock.advance(timedelta(seconds=2))
+        with pytest.raises(ChallengeRequired):
+            pay(world, account, 5_000)  # fits: the burst asks to verify
+        clock.advance(timedelta(seconds=2))
+        with pytest.raises(InsufficientCredit) as short:
+            pay(world, account, 20_000)  # would be challenged, but cannot fit
+        assert short.value.params["available"] == 10_000
+        log = decisions(world, account)
+        assert [a for a, _ in log] == [
+            RiskAction.APPROVE,
+            RiskAction.CHALLENGE,
+            RiskAction.CHALLENGE,
+        ]
+        with world.runtime.uow_factory(write=False) as uow:
+            last = uow.risk.decisions(account, None, 1).items[0]
+        assert last.challenge_id is None  # logged, but no challenge was opened for it
+    finally:
+        world.runtime.close()
+
+
+def _second_platform(world: World) -> Actor:
+    from creditline.service import directory  # noqa: PLC0415
+
+    rt = world.runtime
+    binding = Actor(
+        key_id="-", role=Role.MERCHANT, platform_id="plat_b", merchant_id="mer_b", name="b"
+    )
+    with rt.uow_factory(write=True) as uow:
+        now = rt.clock.now()
+        directory.create_platform(uow, name="B", now=now, platform_id="plat_b")
+        directory.create_merchant(uow, platform_id="plat_b", name="B", now=now, merchant_id="mer_b")
+        issued = directory.issue_api_key(uow, binding=binding, now=now, new_id=rt.new_id)
+        uow.commit()
+    return issued.record.actor
+
+
+def test_two_platforms_cannot_influence_each_others_decisions(
+    world: World, clock: FixedClock
+) -> None:
+    """A device and an address hammered on one platform are fresh on another: features
+    of device and IP are kept per platform."""
+    from creditline.domain.errors import Declined  # noqa: PLC0415
+
+    shared = commands.Signals(device_id="shared-phone", ip="10.7.7.7", location=SHANGHAI)
+    theirs = [open_account(world) for _ in range(3)]
+    refused = 0
+    for n in range(40):
+        clock.advance(timedelta(milliseconds=500))
+        try:
+            pay(world, theirs[n % 3], 1_000, signals=shared)
+        except Declined:
+            refused += 1
+    assert refused > 0, "the device's own platform saw a burst"
+    merchant_b = _second_platform(world)
+    platform_b = Actor(key_id="-", role=Role.PLATFORM, platform_id="plat_b", name="b")
+    view = world.runtime.bus.execute(
+        platform_b, commands.OpenAccount(external_ref="u-b", credit_limit=Money(2_000_000))
+    )
+    assert isinstance(view, AccountView)
+    hold = pay(world, view.account.id, 1_000, signals=shared, actor=merchant_b)
+    assert hold.status.value == "pending"
+    assert decisions(world, view.account.id) == [(RiskAction.APPROVE, ())]

@@ -256,8 +256,13 @@ def test_every_code_has_both_languages_with_formatted_numbers() -> None:
         == "The per-payment limit is ¥5,000.00; this payment is ¥6,200.00."
     )
     assert explain(hit, "zh-CN").message == "单笔支付限额为¥5,000.00，本次支付¥6,200.00。"
-    assert "installments" in explain(hit, "en").remedy
-    assert "¥3,000.00" in explain(fired["cash_out_goods"], "en").message
+    assert "split the order" in explain(hit, "en").remedy
+    assert explain(fired["cash_out_goods"], "en").message == (
+        "Payments for gift cards are limited to ¥3,000.00; this payment is ¥3,500.00."
+    )
+    assert explain(fired["cash_out_goods"], "zh-CN").message == (
+        "礼品卡类商品单笔限额¥3,000.00，本次支付¥3,500.00。"
+    )
     for code, texts in CATALOGUE.items():
         assert set(texts) == set(LANGUAGES), code
         for text in texts.values():
@@ -284,6 +289,10 @@ def test_every_code_a_rule_can_produce_is_in_the_catalogue() -> None:
         ("zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"),
         ("fr-FR, en;q=0.5", "en"),
         ("fr", "zh-CN"),
+        ("en;q=0.5, zh;q=0.9", "zh-CN"),
+        ("zh;q=0, en", "en"),
+        ("en;q=bad, zh-TW", "zh-CN"),
+        ("*", "zh-CN"),
     ],
 )
 def test_the_language_follows_accept_language(header: str | None, language: str) -> None:
@@ -385,7 +394,7 @@ def test_an_account_whose_tier_the_policy_dropped_is_declined_not_crashed() -> N
     decision = evaluate(RiskContext(request, account, Features(), policy))
     assert decision.action is RiskAction.DECLINE
     assert [hit.code for hit in decision.hits] == ["account_tier_unknown"]
-    assert "稍后再试" in explain(decision.hits[0], "zh-CN").remedy
+    assert "联系客服" in explain(decision.hits[0], "zh-CN").remedy
 
 
 def plain(value: Any) -> Any:  # noqa: PLR0911 (one case per kind of value)
@@ -408,3 +417,85 @@ def plain(value: Any) -> Any:  # noqa: PLR0911 (one case per kind of value)
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     raise AssertionError(f"no JSON form for {type(value).__name__}")
+
+
+def _texts_of(hit: RuleHit) -> list[str]:
+    return [
+        getattr(explain(hit, lang), part) for lang in LANGUAGES for part in ("message", "remedy")
+    ]
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        ctx(620_000),
+        ctx(350_000, request={"item_categories": ("gift_card", "gold")}),
+        ctx(350_000, request={"merchant_category": "top_up"}),
+        ctx(350_000, request={"item_categories": ("gift_card", "prepaid_card")}),
+        ctx(features=Features(recent_declines=4)),
+        ctx(features=Features(account_attempts=99, device_attempts=99, ip_attempts=99)),
+        ctx(features=Features(account_burst_attempts=99)),
+        ctx(
+            request={"at": START, "location": Location(39.9, 116.4)},
+            features=Features(last_seen=Seen(START - timedelta(minutes=5), SHANGHAI)),
+        ),
+        ctx(account={"status": AccountStatus.FROZEN}),
+        ctx(account={"tier": "gone"}),
+        ctx(
+            30_000,
+            request={"item_categories": ("gift_card",)},
+            account={"opened_at": START - timedelta(days=2)},
+        ),
+    ],
+)
+def test_consumers_read_words_and_numbers_never_keys(context: RiskContext) -> None:
+    """No message shows a rule's key or a category key, every velocity message carries its
+    numbers, and no remedy promises what does not exist (installments, self-unfreezing)."""
+    hits = evaluate(context).hits
+    assert hits
+    keys = {"gift_card", "top_up", "prepaid_card", "_"}
+    for hit in hits:
+        for text in _texts_of(hit):
+            assert not any(key in text for key in keys), (hit.code, text)
+            for promise in ("installment", "分期", "automatically", "自动恢复"):
+                assert promise not in text, text
+            assert "{" not in text, text
+        if hit.code.startswith("velocity_"):
+            assert str(hit.numbers["attempts"]) in explain(hit, "en").message
+            assert str(hit.numbers["window_s"]) in explain(hit, "zh-CN").message
+
+
+def test_an_unnamed_place_and_an_unnamed_category_read_as_words() -> None:
+    context = ctx(
+        350_000,
+        request={"location": Location(39.9, 116.4), "item_categories": ("prepaid_card",)},
+        features=Features(last_seen=Seen(START - timedelta(minutes=5), SHANGHAI)),
+        policy_text=default_policy_text().replace(
+            'categories = ["gift_card", "gold", "top_up"]',
+            'categories = ["gift_card", "gold", "top_up", "prepaid_card"]',
+            1,
+        ),
+    )
+    found = {hit.code: hit for hit in evaluate(context).hits}
+    assert "comes from another place" in explain(found["impossible_travel"], "en").message
+    assert "本次支付位于另一地点" in explain(found["impossible_travel"], "zh-CN").message
+    assert "Payments for some of these goods" in explain(found["cash_out_goods"], "en").message
+
+
+def test_shares_and_scores_are_exact_whatever_the_amount() -> None:
+    """Money never goes through a float: a limit's share is integer fen, and the anomaly
+    score of an absurd amount neither overflows nor rounds (the API bounds amounts too)."""
+    context = ctx(10**400, account={"credit_limit": Money(333_333_333)})
+    assert POLICY.tiers["standard"].cash_out_share_max.denominator == 10
+    history = Features(recent_amounts=tuple(Money(10_000 + n) for n in range(10)))
+    decision = evaluate(replace(context, features=history))
+    assert {"amount_anomaly", "per_transaction_limit"} <= {h.code for h in decision.hits}
+    gift = evaluate(
+        ctx(
+            100_000_002,
+            request={"item_categories": ("gift_card",)},
+            account={"credit_limit": Money(333_333_337)},
+        )
+    )
+    [hit] = [h for h in gift.hits if h.code == "cash_out_goods"]
+    assert hit.numbers["allowed"] == Money(100_000_001)  # 333,333,337 × 3/10, floored

@@ -53,7 +53,7 @@ def _percentiles(samples: list[float]) -> tuple[float, float, float]:
 
 
 def _keys(tag: str, n: int) -> Keys:
-    return Keys(f"acct_{tag}{n}", f"dev-{tag}{n}", f"10.{n % 250}.0.1")
+    return Keys("plat_bench", f"acct_{tag}{n}", f"dev-{tag}{n}", f"10.{n % 250}.0.1")
 
 
 def _seed(store: FeatureStore, tag: str, accounts: int, history: int, now: datetime) -> None:

@@ -135,7 +135,13 @@ class RiskRefusal(Declined):
     """Refused by the risk rules: `decision` has every hit with its reason code and numbers."""
 
     def __init__(
-        self, detail: str, decision: RiskDecision, *, decision_id: str, challenge_id: str | None
+        self,
+        detail: str,
+        decision: RiskDecision,
+        *,
+        decision_id: str,
+        challenge_id: str | None,
+        brief: str | None = None,
     ) -> None:
         super().__init__(
             detail,
@@ -147,6 +153,9 @@ class RiskRefusal(Declined):
         self.decision = decision
         self.decision_id = decision_id
         self.challenge_id = challenge_id
+        self.brief = brief or detail
+        """The detail without the numbers behind the rules, for callers that may not see
+        them (a merchant: `service/access.py`)."""
 
 
 class RiskDeclined(RiskRefusal):

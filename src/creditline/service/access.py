@@ -2,7 +2,9 @@
 
     platform  its own accounts and every hold on them; opens accounts, places holds for
               its merchants, takes repayments, changes account status (with a reason)
-    merchant  only the holds it created: places, captures, releases and refunds them
+    merchant  only the holds it created: places, captures, releases and refunds them;
+              asks whether a payment would pass (the verdict and the consumer's reasons,
+              never the account's numbers, places, devices or spending)
     consumer  only its own account: reads it, its holds and journal, repays
     operator  reads everything; forced actions (force capture, release, status change)
               need a reason and are written to the audit log
@@ -84,6 +86,15 @@ def can_see_account(actor: Actor, account: Account) -> bool:
             return account.id == actor.account_id
         case Role.MERCHANT:
             return False
+
+
+def sees_risk_detail(actor: Actor) -> bool:
+    """Whether the caller may see what risk decisions are made of: the account's
+    features (last place and time, devices, cities, recent amounts, period spend), the
+    numbers behind each reason and the available credit. The account's platform and
+    operators may; a merchant — possibly one that never dealt with this consumer — may
+    not."""
+    return actor.role in (Role.PLATFORM, Role.OPERATOR)
 
 
 def can_see_hold(actor: Actor, account: Account, hold: Hold) -> bool:

@@ -16,6 +16,8 @@ from creditline.domain import hold as holds
 from creditline.domain.account import Account, apply_status_action, open_account
 from creditline.domain.errors import (
     AccountExists,
+    AccountNotActive,
+    Declined,
     InsufficientCredit,
     InvalidAmount,
     OrderHasOpenHold,
@@ -100,6 +102,10 @@ def authorize(uow: UnitOfWork, ctx: Context, cmd: commands.Authorize) -> Hold:
     unique index refuses a second one at commit, and the bus runs the command again with
     `ctx.careful`, which looks first — to release it if it is past its deadline, or to
     refuse with the id of the hold that is still open.
+
+    Whether the payment fits the credit is known before the risk rules run (expired holds
+    count as available: they are released first), so a payment that cannot fit is refused
+    for that, never first sent through a step-up verification it could not use.
     """
     require_role(ctx.actor, Role.PLATFORM, Role.MERCHANT)
     if ctx.risk is not None:
@@ -108,20 +114,6 @@ def authorize(uow: UnitOfWork, ctx: Context, cmd: commands.Authorize) -> Hold:
     if ctx.careful:
         account = _clear_order(uow, ctx, account, cmd.order_id)
     ttl_s = merchant.hold_ttl_s if cmd.ttl_s is None else cmd.ttl_s
-    passed = None
-    if ctx.risk is not None:
-        passed = risk.gate(
-            ctx.risk,
-            uow,
-            ctx,
-            account,
-            merchant_id=merchant.id,
-            order_id=cmd.order_id,
-            amount=cmd.amount,
-            signals=cmd.signals,
-            challenge_id=cmd.challenge_id,
-            token=cmd.verification_token,
-        )
 
     def place(current: Account) -> tuple[Account, Hold]:
         return holds.place_hold(
@@ -135,14 +127,35 @@ def authorize(uow: UnitOfWork, ctx: Context, cmd: commands.Authorize) -> Hold:
             description=cmd.description,
         )
 
+    refusal: Declined | None = None
     try:
         after, hold = place(account)
     except InsufficientCredit:
         # Expired holds count as available: release them now and decide again.
-        account, expired = expire_past_deadline(uow, account, now=ctx.now, new_id=ctx.new_id)
-        if expired == 0:
-            raise
-        after, hold = place(account)
+        account, _ = expire_past_deadline(uow, account, now=ctx.now, new_id=ctx.new_id)
+        try:
+            after, hold = place(account)
+        except InsufficientCredit as still:
+            refusal = still
+    except AccountNotActive as inactive:
+        refusal = inactive
+    passed = None
+    if ctx.risk is not None:
+        passed = risk.gate(
+            ctx.risk,
+            uow,
+            ctx,
+            account,
+            merchant_id=merchant.id,
+            order_id=cmd.order_id,
+            amount=cmd.amount,
+            signals=cmd.signals,
+            challenge_id=cmd.challenge_id,
+            token=cmd.verification_token,
+            fits=refusal is None,
+        )
+    if refusal is not None:
+        raise refusal
     uow.holds.add(hold)
     uow.accounts.save(account, after)
     if passed is not None:

@@ -134,7 +134,7 @@ def assess(
     """Features and the pipeline: no writes (the dry run is exactly this)."""
     policy = engine.policy()
     started = time.perf_counter_ns()
-    keys = Keys(account.id, request.device_id, request.ip)
+    keys = Keys(account.platform_id, account.id, request.device_id, request.ip)
     features = load_features(engine.features_in(uow), keys, request.at, policy, account.spend)
     facts = account_facts(account)
     decision = evaluate(RiskContext(request, facts, features, policy))
@@ -145,8 +145,9 @@ def assess(
 def prefetch(
     engine: RiskEngine, uow: UnitOfWork, ctx: Context, account_id: str, signals: Signals
 ) -> None:
-    """Before the account is read: its features can travel with it (one round trip)."""
-    keys = Keys(account_id, signals.device_id, signals.ip)
+    """Before the account is read: its features can travel with it (one round trip). The
+    account's platform is the payer's (another platform's account is refused anyway)."""
+    keys = Keys(ctx.actor.platform_id or "", account_id, signals.device_id, signals.ip)
     engine.features_in(uow).prefetch(feature_queries(keys, ctx.now, engine.policy()))
 
 
@@ -162,10 +163,16 @@ def gate(
     signals: Signals,
     challenge_id: str | None,
     token: str | None,
+    fits: bool = True,
 ) -> Passed:
-    """Decide this payment; refuse (keeping the log) or say what to record once placed."""
+    """Decide this payment; refuse (keeping the log) or say what to record once placed.
+
+    `fits`: whether the hold itself can be placed (credit, status). One that cannot is
+    never challenged — the consumer would verify only to be refused — and its challenge
+    answer, if any, is left unused: the caller refuses it for its real reason, and the
+    decision is logged as it stands."""
     answered = None
-    if challenge_id is not None:
+    if challenge_id is not None and fits:
         answered = _answer(
             engine, uow, ctx, account, challenge_id, token, merchant_id, order_id, amount
         )
@@ -173,7 +180,8 @@ def gate(
     assessment = assess(engine, uow, account, request)
     decision_id = ctx.new_id("rdec")
     action = assessment.decision.action
-    if action is RiskAction.DECLINE or (action is RiskAction.CHALLENGE and answered is None):
+    challenged = action is RiskAction.CHALLENGE and answered is None and fits
+    if action is RiskAction.DECLINE or challenged:
         _refuse(engine, ctx, assessment, decision_id, merchant_id, order_id)
     passed = Passed(assessment, decision_id, merchant_id, order_id, answered)
     # If the hold itself is then refused (credit, status), the decision still stands.
@@ -267,15 +275,22 @@ def _refuse(
 
     ctx.keep(keep)
     summary = "; ".join(_hit_summary(a.decision))
+    codes = ", ".join(hit.code for hit in a.decision.deciding)
     if challenge is not None:
+        ask = f"verify the consumer, then retry with challenge_id {challenge.id}"
         raise ChallengeRequired(
-            f"verify the consumer, then retry with challenge_id {challenge.id}: {summary}",
+            f"{ask}: {summary}",
             a.decision,
             decision_id=decision_id,
             challenge_id=challenge.id,
+            brief=f"{ask}: {codes}",
         )
     raise RiskDeclined(
-        f"declined by risk rules: {summary}", a.decision, decision_id=decision_id, challenge_id=None
+        f"declined by risk rules: {summary}",
+        a.decision,
+        decision_id=decision_id,
+        challenge_id=None,
+        brief=f"declined by risk rules: {codes}",
     )
 
 

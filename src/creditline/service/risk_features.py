@@ -1,18 +1,29 @@
 """From observations to a payment's risk features, and back (one module for both ways).
 
-Keys: `acct:<id>:attempt`, `device:<id>:attempt`, `ip:<ip>:attempt` (every attempt),
-`acct:<id>:purchase` (approved payments: amount, and the tag `device|city|lat,lon`),
-`acct:<id>:decline` (declines; the run is the declines since the last purchase). Day and
-month sums come from the account's own counters (`domain/spend.py`: enforced atomically
-with the hold), not from here. One round trip reads up to five keys; the write after the
-decision is three to five observations (a challenge records only its attempt: the
-purchase is recorded once verified and placed).
+Keys: `acct:<id>:attempt` (every attempt), `acct:<id>:purchase` (approved payments: the
+amount, and where: the tag, a JSON array `[device, city, latitude, longitude]`),
+`acct:<id>:decline` (declines; the run is the declines since the last purchase), and the
+shared ones, scoped by platform — `plat:<platform>:device:<id>:attempt`,
+`plat:<platform>:ip:<ip>:attempt` — so one platform's traffic on a device or an address
+can never count against another platform's customers (an account belongs to one
+platform, so its own keys are scoped by construction). Day and month sums come from the
+account's own counters (`domain/spend.py`: enforced atomically with the hold), not from
+here. One round trip reads up to five keys; the write after the decision is three to
+five observations (a challenge records only its attempt: the purchase is recorded once
+verified and placed).
+
+Client strings are stored structurally — a key ends with a fixed suffix, a tag is JSON —
+so no device id, city or address a client sends can change how a stored value reads
+back. A tag that cannot be read (the `device|city|lat,lon` text of earlier versions, for
+their 40 days of retention) counts as a purchase seen nowhere, never as an error.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from creditline.domain.money import Money
 from creditline.domain.risk.decision import RiskAction
@@ -35,6 +46,7 @@ DECLINE_RUN_MAX = 20
 
 @dataclass(frozen=True, slots=True)
 class Keys:
+    platform_id: str
     account_id: str
     device_id: str | None
     ip: str | None
@@ -53,27 +65,49 @@ class Keys:
 
     @property
     def device_attempts(self) -> str | None:
-        return None if self.device_id is None else f"device:{self.device_id}:attempt"
+        if self.device_id is None:
+            return None
+        return f"plat:{self.platform_id}:device:{self.device_id}:attempt"
 
     @property
     def ip_attempts(self) -> str | None:
-        return None if self.ip is None else f"ip:{self.ip}:attempt"
+        return None if self.ip is None else f"plat:{self.platform_id}:ip:{self.ip}:attempt"
 
 
 def _tag(request: PaymentRequest) -> str:
     where = request.location
-    place = "" if where is None else f"{where.city or ''}|{where.latitude},{where.longitude}"
-    return f"{request.device_id or ''}|{place}"
+    place: list[Any] = (
+        [None, None, None]
+        if where is None
+        else [
+            where.city,
+            where.latitude,
+            where.longitude,
+        ]
+    )
+    return json.dumps([request.device_id, *place], ensure_ascii=False, separators=(",", ":"))
+
+
+NOWHERE: tuple[str | None, str | None, Location | None] = (None, None, None)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _place(tag: str | None) -> tuple[str | None, str | None, Location | None]:
-    device, _, rest = (tag or "").partition("|")
-    city, _, coords = rest.partition("|")
+    """(device, city, location) of a purchase tag; NOWHERE for one that cannot be read."""
+    if not tag or not tag.startswith("["):
+        return NOWHERE
+    try:
+        device, city, lat, lon = json.loads(tag)
+    except (ValueError, TypeError):
+        return NOWHERE
+    numbers = all(isinstance(c, int | float) and not isinstance(c, bool) for c in (lat, lon))
     location = None
-    if coords:
-        lat, _, lon = coords.partition(",")
-        location = Location(float(lat), float(lon), city or None)
-    return device or None, city or None, location
+    if numbers and -90 <= lat <= 90 and -180 <= lon <= 180:
+        location = Location(float(lat), float(lon), _text(city))
+    return _text(device), _text(city), location
 
 
 def feature_queries(keys: Keys, now: datetime, policy: Policy) -> tuple[Query, ...]:

@@ -6,16 +6,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from creditline.domain.account import Account
-from creditline.domain.errors import AccountNotFound, MerchantNotFound, UnknownTier
-from creditline.domain.money import Money
+from creditline.domain.account import Account, AccountStatus
+from creditline.domain.errors import (
+    AccountNotActive,
+    AccountNotFound,
+    ChallengeRequired,
+    InsufficientCredit,
+    MerchantNotFound,
+    RiskDeclined,
+    UnknownTier,
+)
+from creditline.domain.money import ZERO, Money
 from creditline.domain.parties import Merchant
+from creditline.domain.risk.decision import RiskAction
 from creditline.domain.risk.policy import Policy
-from creditline.service.access import Role, require_role, visible_account
+from creditline.service.access import Role, require_role, sees_risk_detail, visible_account
 from creditline.service.commands import ExplainPayment
 from creditline.service.context import Context
 from creditline.service.pages import Page
 from creditline.service.ports import UnitOfWork
+from creditline.service.queries import view_account
 from creditline.service.risk import Assessment, RiskEngine, assess, payment_request
 from creditline.service.risk_ports import DecisionRecord
 
@@ -56,11 +66,34 @@ def check_tier(policy: Policy, tier: str) -> None:
 class Explanation:
     assessment: Assessment
     available: Money
-    """The account's available credit now (a payment above it fails even if approved)."""
+    """The account's available credit now, expired holds counted as available (as the
+    authorization releases them first); a payment above it fails even if approved."""
+    active: bool
+    detail: bool
+    """Whether the caller may see the numbers behind the reasons, the features and the
+    available credit (`access.sees_risk_detail`); a merchant gets the verdict only."""
+
+    @property
+    def fits(self) -> bool:
+        return self.active and self.assessment.request.amount <= self.available
 
     @property
     def would_pass(self) -> bool:
-        return self.assessment.passes and self.assessment.request.amount <= self.available
+        return self.assessment.passes and self.fits
+
+    @property
+    def outcome(self) -> str:
+        """What the authorization would answer now: `approved` or its refusal's code."""
+        action = self.assessment.decision.action
+        if action is RiskAction.DECLINE:
+            return RiskDeclined.code
+        if not self.active:
+            return AccountNotActive.code
+        if not self.fits:
+            return InsufficientCredit.code
+        if action is RiskAction.CHALLENGE:
+            return ChallengeRequired.code
+        return "approved"
 
 
 def explain_payment(
@@ -72,7 +105,14 @@ def explain_payment(
         uow, ctx, cmd.account_id, cmd.merchant_id, lambda u, _c, i: u.accounts.get(i)
     )
     request = payment_request(cmd.amount, merchant.id, cmd.signals, ctx)
-    return Explanation(assess(engine, uow, account, request), account.available)
+    expired = uow.holds.expired_open_totals([account.id], ctx.now).get(account.id, ZERO)
+    view = view_account(account, expired)
+    return Explanation(
+        assess(engine, uow, account, request),
+        view.available,
+        active=account.status is AccountStatus.ACTIVE,
+        detail=sees_risk_detail(ctx.actor),
+    )
 
 
 def account_decisions(

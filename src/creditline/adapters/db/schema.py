@@ -348,7 +348,7 @@ risk_observation = Table(
     Column("key", String(200), nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Column("amount", BigInteger, nullable=False),
-    Column("tag", String(200), nullable=True),
+    Column("tag", Text, nullable=True),
     Index("ix_risk_observation_key_at_id", "key", "at", "id"),
     Index("ix_risk_observation_at", "at", postgresql_using="brin"),
 )

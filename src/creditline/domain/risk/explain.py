@@ -3,6 +3,15 @@
 Each code has a message for the consumer (amounts formatted as ¥1,234.56) and a remedy;
 the platform and operators get the code and the raw numbers as well. A code without
 both languages fails a test, so a new rule cannot ship unexplained.
+
+What a consumer reads is words, never keys: goods categories are named
+(`gift_card` → 礼品卡 / gift cards; a category the policy adds without a name here reads
+"some of these goods"), an unknown place reads "another place". A remedy offers only
+what exists today.
+
+The language is the best one of `Accept-Language` by its q-values (`zh*` → zh-CN,
+`en*` → en); a header naming neither, or none, gets zh-CN — the answer says which in
+its `language` field and its Content-Language header.
 """
 
 from __future__ import annotations
@@ -24,6 +33,16 @@ class Text:
 
 
 CATALOGUE: Mapping[str, Mapping[str, Text]] = {
+    "insufficient_credit": {
+        "en": Text(
+            "Your available credit is {available}; this payment is {amount}.",
+            "Pay at most {available}, or repay first: what you repay is available again.",
+        ),
+        "zh-CN": Text(
+            "您的可用额度为{available}，本次支付{amount}。",
+            "请将金额降至{available}以内，或先还款：还款后额度即可恢复。",
+        ),
+    },
     "real_name_required": {
         "en": Text(
             "Your identity is not verified yet.", "Complete real-name verification, then pay again."
@@ -32,16 +51,21 @@ CATALOGUE: Mapping[str, Mapping[str, Text]] = {
     },
     "account_frozen": {
         "en": Text(
-            "Your credit line is frozen.", "Repay what is overdue; the line reopens automatically."
+            "Your credit line is frozen: it cannot be used for new payments.",
+            "Contact customer service to learn why and how to have it unfrozen; repayments "
+            "still work.",
         ),
-        "zh-CN": Text("您的额度已被冻结。", "请先还清逾期款项，额度将自动恢复。"),
+        "zh-CN": Text(
+            "您的额度已被冻结，暂不能用于新的支付。",
+            "请联系客服了解冻结原因及解冻方式；还款不受影响。",
+        ),
     },
     "account_tier_unknown": {
         "en": Text(
-            "Your credit line's settings are being updated.",
-            "Try again later, or contact customer service.",
+            "Your credit line cannot be used right now: its risk settings are incomplete.",
+            "Contact customer service, or pay another way.",
         ),
-        "zh-CN": Text("您的额度配置正在更新。", "请稍后再试或联系客服。"),
+        "zh-CN": Text("您的额度暂不可用：风控配置不完整。", "请联系客服，或使用其他支付方式。"),
     },
     "account_suspended": {
         "en": Text("Your credit line is suspended.", "Contact customer service."),
@@ -54,11 +78,11 @@ CATALOGUE: Mapping[str, Mapping[str, Text]] = {
     "per_transaction_limit": {
         "en": Text(
             "The per-payment limit is {limit}; this payment is {amount}.",
-            "Pay less than {limit}, split the order, or use installments.",
+            "Pay at most {limit} at a time: split the order into payments of up to {limit}.",
         ),
         "zh-CN": Text(
             "单笔支付限额为{limit}，本次支付{amount}。",
-            "请将金额降至{limit}以内、拆分订单或选择分期。",
+            "单笔最多支付{limit}：可将订单拆分为每笔不超过{limit}的多笔支付。",
         ),
     },
     "daily_amount_limit": {
@@ -94,10 +118,13 @@ CATALOGUE: Mapping[str, Mapping[str, Text]] = {
     },
     "velocity_account": {
         "en": Text(
-            "Too many payment attempts: {attempts} in {window_s} seconds.",
-            "Wait a minute and try again.",
+            "Too many payment attempts: {attempts} in {window_s} seconds (at most {limit}).",
+            "Wait {window_s} seconds and try again.",
         ),
-        "zh-CN": Text("支付尝试过于频繁：{window_s}秒内{attempts}次。", "请稍候一分钟再试。"),
+        "zh-CN": Text(
+            "支付尝试过于频繁：{window_s}秒内{attempts}次（上限{limit}次）。",
+            "请等待{window_s}秒后再试。",
+        ),
     },
     "velocity_burst": {
         "en": Text(
@@ -107,14 +134,26 @@ CATALOGUE: Mapping[str, Mapping[str, Text]] = {
         "zh-CN": Text("{window_s}秒内发起了{attempts}次支付。", "请通过验证码确认是本人操作。"),
     },
     "velocity_device": {
-        "en": Text("Too many payment attempts from this device.", "Wait a minute and try again."),
-        "zh-CN": Text("该设备支付尝试过于频繁。", "请稍候一分钟再试。"),
+        "en": Text(
+            "Too many payment attempts from this device: {attempts} in {window_s} seconds "
+            "(at most {limit}).",
+            "Wait {window_s} seconds and try again.",
+        ),
+        "zh-CN": Text(
+            "该设备支付尝试过于频繁：{window_s}秒内{attempts}次（上限{limit}次）。",
+            "请等待{window_s}秒后再试。",
+        ),
     },
     "velocity_ip": {
         "en": Text(
-            "Too many payment attempts from this network.", "Wait a minute or use another network."
+            "Too many payment attempts from this network: {attempts} in {window_s} seconds "
+            "(at most {limit}).",
+            "Wait {window_s} seconds, or pay from another network.",
         ),
-        "zh-CN": Text("该网络支付尝试过于频繁。", "请稍候或更换网络后再试。"),
+        "zh-CN": Text(
+            "该网络支付尝试过于频繁：{window_s}秒内{attempts}次（上限{limit}次）。",
+            "请等待{window_s}秒，或更换网络后再试。",
+        ),
     },
     "impossible_travel": {
         "en": Text(
@@ -150,10 +189,10 @@ CATALOGUE: Mapping[str, Mapping[str, Text]] = {
     "cash_out_goods": {
         "en": Text(
             "Payments for {categories} are limited to {allowed}; this payment is {amount}.",
-            "Pay less than {allowed} for these goods, or use another payment method.",
+            "Pay at most {allowed} for these goods, or use another payment method.",
         ),
         "zh-CN": Text(
-            "{categories}类商品单笔限额{allowed}，本次支付{amount}。",
+            "{categories}单笔限额{allowed}，本次支付{amount}。",
             "请将金额降至{allowed}以内或使用其他支付方式。",
         ),
     },
@@ -171,29 +210,96 @@ CATALOGUE: Mapping[str, Mapping[str, Text]] = {
             "or pay another way.",
         ),
         "zh-CN": Text(
-            "开通额度{days}天内，{categories}类商品单笔限额{allowed}。",
+            "开通额度{days}天内，{categories}单笔限额{allowed}。",
             "请将金额降至{allowed}以内、开通满{days}天后再试，或使用其他支付方式。",
         ),
     },
 }
 
 
-def _shown(value: Number) -> str:
-    return value.format() if isinstance(value, Money) else str(value)
+CATEGORY_NAMES: Mapping[str, Mapping[str, str]] = {
+    "gift_card": {"en": "gift cards", "zh-CN": "礼品卡"},
+    "gold": {"en": "gold", "zh-CN": "黄金"},
+    "top_up": {"en": "top-ups", "zh-CN": "充值"},
+}
+"""How goods categories read to a consumer (the policy speaks in keys)."""
+SOME_GOODS = {"en": "some of these goods", "zh-CN": "部分商品"}
+ANOTHER_PLACE = {"en": "another place", "zh-CN": "另一地点"}
+CATEGORY_JOINER = {"en": ", ", "zh-CN": "、"}
+WORDED: Mapping[str, Mapping[str, str]] = {"city": ANOTHER_PLACE, "last_city": ANOTHER_PLACE}
+"""Numbers that are words: what an empty one reads as."""
+
+
+def _categories(keys: str, language: str) -> str:
+    names = [CATEGORY_NAMES.get(key.strip(), {}).get(language) for key in keys.split(",")]
+    if not all(names):
+        return SOME_GOODS[language]
+    joined = CATEGORY_JOINER[language].join(name for name in names if name)
+    return joined if language == "en" else f"{joined}类商品"
+
+
+def _shown(name: str, value: Number, language: str) -> str:
+    if isinstance(value, Money):
+        return value.format()
+    if name == "categories" and isinstance(value, str):
+        return _categories(value, language)
+    if name in WORDED and value == "":
+        return WORDED[name][language]
+    return str(value)
+
+
+def _quality(part: str) -> tuple[str, float]:
+    tag, *params = (piece.strip() for piece in part.split(";"))
+    weight = 1.0
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                weight = float(value)
+            except ValueError:
+                weight = 0.0
+    return tag.lower(), weight
 
 
 def choose_language(accept_language: str | None) -> str:
-    """The first supported language in an Accept-Language header (zh → zh-CN)."""
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("zh"):
-            return "zh-CN"
-        if tag.startswith("en"):
-            return "en"
-    return DEFAULT_LANGUAGE
+    """The supported language `Accept-Language` prefers most (zh → zh-CN, en → en, by
+    q-value, ties in the header's order); DEFAULT_LANGUAGE when it names neither."""
+    best: tuple[float, int, str] | None = None
+    for order, part in enumerate((accept_language or "").split(",")):
+        tag, weight = _quality(part)
+        language = "zh-CN" if tag.startswith("zh") else "en" if tag.startswith("en") else None
+        if language is None or not weight > 0:
+            continue
+        candidate = (-weight, order, language)
+        if best is None or candidate < best:
+            best = candidate
+    return DEFAULT_LANGUAGE if best is None else best[2]
+
+
+def explain_code(code: str, numbers: Mapping[str, Number], language: str) -> Text:
+    text = CATALOGUE[code][language]
+    values = {name: _shown(name, value, language) for name, value in numbers.items()}
+    return Text(text.message.format(**values), text.remedy.format(**values))
 
 
 def explain(hit: RuleHit, language: str) -> Text:
-    text = CATALOGUE[hit.code][language]
-    values = {name: _shown(value) for name, value in hit.numbers.items()}
-    return Text(text.message.format(**values), text.remedy.format(**values))
+    return explain_code(hit.code, hit.numbers, language)
+
+
+AMOUNTS = frozenset({"amount", "available", "credit_limit", "used", "locked"})
+
+
+def explain_refusal(code: str, params: Mapping[str, object], language: str) -> Text | None:
+    """The consumer's words for a refusal outside the risk rules (not enough credit, an
+    inactive account), or None for refusals a consumer never sees."""
+    if code == "account_not_active":
+        code = f"account_{params.get('status')}"
+    elif code != "insufficient_credit":
+        return None
+    if code not in CATALOGUE:
+        return None
+    numbers: dict[str, Number] = {
+        name: Money(value) if name in AMOUNTS and type(value) is int else str(value)
+        for name, value in params.items()
+    }
+    return explain_code(code, numbers, language)

@@ -13,6 +13,7 @@ import hashlib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from creditline.domain.money import Money
@@ -32,8 +33,9 @@ class TierLimits:
     day_count_max: int
     month_amount_max: Money
     month_count_max: int
-    cash_out_share_max: float
-    """Cash-out-prone goods above this share of the credit limit are declined."""
+    cash_out_share_max: Fraction
+    """Cash-out-prone goods above this share of the credit limit are declined (exact: the
+    allowed amount is computed in integers of fen, never in floats)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,7 @@ class Policy:
     """More attempts than this within `burst_window_s` seconds: a script, or a verify."""
     travel_speed_kmh_max: float
     anomaly_history_min: int
-    anomaly_robust_z_max: float
+    anomaly_robust_z_max: Fraction
     cash_out_categories: frozenset[str]
     decline_run_max: int
     new_account_age_days: int
@@ -73,6 +75,11 @@ def _float(where: str, value: Any, low: float = 0.0, high: float | None = None) 
         bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
         raise PolicyError(f"{where}: expected a number {bound}, got {value!r}")
     return float(value)
+
+
+def _exact(where: str, value: Any, low: float = 0.0, high: float | None = None) -> Fraction:
+    """A decimal setting as the exact number its text says: 0.3 is 3/10, not 0.299…"""
+    return Fraction(str(_float(where, value, low, high)))
 
 
 def _strings(where: str, value: Any) -> frozenset[str]:
@@ -124,7 +131,7 @@ def _tier(where: str, raw: Any) -> TierLimits:
         day_count_max=_int(f"{where}.day_count_max", t["day_count_max"]),
         month_amount_max=Money(_int(f"{where}.month_amount_max_fen", t["month_amount_max_fen"])),
         month_count_max=_int(f"{where}.month_count_max", t["month_count_max"]),
-        cash_out_share_max=_float(f"{where}.cash_out_share_max", t["cash_out_share_max"], 0, 1),
+        cash_out_share_max=_exact(f"{where}.cash_out_share_max", t["cash_out_share_max"], 0, 1),
     )
 
 
@@ -175,7 +182,7 @@ def parse_policy(text: str, rules: frozenset[str]) -> Policy:
         burst_attempts_max=_int("velocity.burst_attempts_max", velocity["burst_attempts_max"], 1),
         travel_speed_kmh_max=_float("travel.speed_kmh_max", travel["speed_kmh_max"], 1),
         anomaly_history_min=_int("anomaly.history_min", anomaly["history_min"], 3),
-        anomaly_robust_z_max=_float("anomaly.robust_z_max", anomaly["robust_z_max"], 1),
+        anomaly_robust_z_max=_exact("anomaly.robust_z_max", anomaly["robust_z_max"], 1),
         cash_out_categories=_strings("cash_out.categories", cash_out["categories"]),
         decline_run_max=_int("declines.run_max", declines["run_max"], 1),
         new_account_age_days=_int("new_account.age_days", new_account["age_days"]),

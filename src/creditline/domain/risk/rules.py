@@ -9,10 +9,10 @@ one message in `explain.py` and one test.
 from __future__ import annotations
 
 import math
-import statistics
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from fractions import Fraction
 
 from creditline.domain.account import AccountStatus
 from creditline.domain.money import Money
@@ -21,8 +21,12 @@ from creditline.domain.risk.inputs import AccountFacts, Features, Location, Paym
 from creditline.domain.risk.policy import Policy, TierLimits
 
 EARTH_RADIUS_KM = 6_371.0
-MAD_TO_SIGMA = 1.4826
+MAD_TO_SIGMA = Fraction("1.4826")
 """Scales the median absolute deviation to a standard deviation (normal data)."""
+SPREAD_SHARE_MIN = Fraction(1, 10)
+"""The spread is at least a tenth of the typical amount (a very regular buyer)."""
+Z_SHOWN_MAX = Fraction(10**12)
+"""A score is shown as a number up to this (the decision compares it exactly)."""
 TRAVEL_TIME_MIN_S = 60.0
 """Below this, two locations are compared as if a minute apart (no division by ~0)."""
 
@@ -196,14 +200,23 @@ def new_device_or_city(ctx: RiskContext) -> list[RuleHit]:
     return hits
 
 
+def _median(values: Sequence[Fraction]) -> Fraction:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def amount_anomaly(ctx: RiskContext) -> list[RuleHit]:
-    """Robust z-score of this amount against the account's own last purchases."""
-    history = [m.fen for m in ctx.features.recent_amounts]
+    """Robust z-score of this amount against the account's own last purchases, computed
+    exactly (fractions of fen): no amount, however large, can overflow or round it."""
+    history = [Fraction(m.fen) for m in ctx.features.recent_amounts]
     if len(history) < ctx.policy.anomaly_history_min:
         return []
-    median = statistics.median(history)
-    mad = statistics.median(abs(x - median) for x in history)
-    spread = max(MAD_TO_SIGMA * mad, 0.1 * median, 1.0)
+    median = _median(history)
+    mad = _median([abs(x - median) for x in history])
+    spread = max(MAD_TO_SIGMA * mad, SPREAD_SHARE_MIN * median, Fraction(1))
     z = (ctx.request.amount.fen - median) / spread
     if z <= ctx.policy.anomaly_robust_z_max:
         return []
@@ -215,8 +228,8 @@ def amount_anomaly(ctx: RiskContext) -> list[RuleHit]:
             RiskAction.CHALLENGE,
             amount=ctx.request.amount,
             typical=Money(round(median)),
-            robust_z=round(z, 1),
-            limit=ctx.policy.anomaly_robust_z_max,
+            robust_z=round(float(min(z, Z_SHOWN_MAX)), 1),
+            limit=float(ctx.policy.anomaly_robust_z_max),
         )
     ]
 
@@ -234,7 +247,7 @@ def cash_out(ctx: RiskContext) -> list[RuleHit]:
     if not items or ctx.limits is None:
         return []
     share = ctx.limits.cash_out_share_max
-    allowed = Money(int(ctx.account.credit_limit.fen * share))
+    allowed = Money(ctx.account.credit_limit.fen * share.numerator // share.denominator)
     if ctx.request.amount <= allowed:
         return []
     return [

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from creditline.domain import errors
 from creditline.domain.errors import CreditlineError, RiskRefusal
-from creditline.domain.risk.explain import DEFAULT_LANGUAGE, choose_language
+from creditline.domain.risk.explain import DEFAULT_LANGUAGE, choose_language, explain_refusal
 from creditline.entrypoints.api.risk_schemas import reason
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -125,17 +125,32 @@ def problem_response(body: Mapping[str, Any], headers: Mapping[str, str] | None 
     )
 
 
-def error_body(error: CreditlineError, language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+def error_body(
+    error: CreditlineError, language: str = DEFAULT_LANGUAGE, *, detail: bool = True
+) -> dict[str, Any]:
     """The problem document; a risk refusal adds every enforced reason for the consumer
-    (message and remedy in `language`) and the numbers for the platform."""
+    (message and remedy in `language`) and, when the caller may see them (`detail`:
+    `access.sees_risk_detail`), the numbers behind the rules."""
     if not isinstance(error, RiskRefusal):
-        return problem(status_for(error), error.code, error.detail, error.params)
-    reasons = [reason(hit, language).model_dump() for hit in error.decision.enforced]
-    first = reason(error.decision.deciding[0], language) if error.decision.deciding else None
+        words = explain_refusal(error.code, error.params, language)
+        if words is None:
+            return problem(status_for(error), error.code, error.detail, error.params)
+        return problem(
+            status_for(error),
+            error.code,
+            error.detail,
+            error.params,
+            language=language,
+            message=words.message,
+            remedy=words.remedy,
+        )
+    decision = error.decision
+    reasons = [reason(hit, language, detail=detail).model_dump() for hit in decision.enforced]
+    first = reason(decision.deciding[0], language, detail=detail) if decision.deciding else None
     return problem(
         status_for(error),
         error.code,
-        error.detail,
+        error.detail if detail else error.brief,
         error.params,
         language=language,
         message=None if first is None else first.message,

@@ -13,19 +13,27 @@ from pydantic import BaseModel
 from creditline.domain.errors import CreditlineError
 from creditline.domain.risk.explain import DEFAULT_LANGUAGE
 from creditline.entrypoints.api.deps import idempotency_key, runtime_of
-from creditline.entrypoints.api.problems import PROBLEM_MEDIA_TYPE, error_body, language_of
-from creditline.service.access import Actor
+from creditline.entrypoints.api.problems import (
+    CONTENT_LANGUAGE,
+    PROBLEM_MEDIA_TYPE,
+    error_body,
+    language_of,
+)
+from creditline.service.access import Actor, sees_risk_detail
 from creditline.service.bus import Outcome
 from creditline.service.commands import Command
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+RISK_REFUSAL_STATUS = 402
+"""Declines: the status whose problems may carry text in the consumer's language."""
 
 
-def error_renderer(language: str) -> Callable[[CreditlineError], Outcome]:
-    """Renders a refusal as a problem; a risk refusal's messages in `language`."""
+def error_renderer(language: str, *, detail: bool = True) -> Callable[[CreditlineError], Outcome]:
+    """Renders a refusal as a problem; a risk refusal's messages in `language`, with the
+    numbers behind its rules only if `detail`."""
 
     def render_error(error: CreditlineError) -> Outcome:
-        body = error_body(error, language)
+        body = error_body(error, language, detail=detail)
         return Outcome(
             status=body["status"],
             body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
@@ -44,6 +52,17 @@ def renderer(status: int, to_model: Callable[[Any], BaseModel]) -> Callable[[obj
     return render
 
 
+def _headers(outcome: Outcome) -> dict[str, str]:
+    """A refusal whose text follows Accept-Language says which language it is in (a replay:
+    the language it was first answered in)."""
+    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else {}
+    if outcome.status == RISK_REFUSAL_STATUS:
+        language = json.loads(outcome.body).get("language")
+        if isinstance(language, str):
+            headers[CONTENT_LANGUAGE] = language
+    return headers
+
+
 def run_command(
     request: Request,
     actor: Actor,
@@ -53,12 +72,12 @@ def run_command(
     render: Callable[[object], Outcome],
 ) -> Response:
     key = idempotency_key(request, actor, body)
-    outcome = runtime_of(request).bus.execute_idempotent(
-        actor, command, key, render, error_renderer(language_of(request))
-    )
+    render_error = error_renderer(language_of(request), detail=sees_risk_detail(actor))
+    outcome = runtime_of(request).bus.execute_idempotent(actor, command, key, render, render_error)
+    headers = _headers(outcome)
     return Response(
         content=outcome.body,
         status_code=outcome.status,
         media_type=PROBLEM_MEDIA_TYPE if outcome.status >= 400 else "application/json",
-        headers={REPLAYED_HEADER: "true"} if outcome.replayed else None,
+        headers=headers,
     )

@@ -58,10 +58,12 @@ class ReasonOut(BaseModel):
     shadow: bool = Field(description="Shadow rules are logged, never enforced")
     message: str = Field(description="For the consumer, in the chosen language")
     remedy: str
-    numbers: dict[str, Any] = Field(description="The numbers behind it (amounts in fen)")
+    numbers: dict[str, Any] | None = Field(
+        description="The numbers behind it (amounts in fen); null for merchant keys"
+    )
 
 
-def reason(hit: RuleHit, language: str) -> ReasonOut:
+def reason(hit: RuleHit, language: str, *, detail: bool = True) -> ReasonOut:
     text = explain(hit, language)
     return ReasonOut.model_construct(
         code=hit.code,
@@ -70,7 +72,7 @@ def reason(hit: RuleHit, language: str) -> ReasonOut:
         shadow=hit.shadow,
         message=text.message,
         remedy=text.remedy,
-        numbers=numbers_json(hit.numbers),
+        numbers=numbers_json(hit.numbers) if detail else None,
     )
 
 
@@ -80,27 +82,44 @@ class ExplainIn(SignalsIn):
 
 
 class ExplainOut(BaseModel):
+    """The dry run's answer. A merchant key gets the verdict and the consumer's reasons
+    (code, action, message, remedy); the account's platform and operators also get the
+    numbers, the available credit and the features the rules saw."""
+
     would_pass: bool = Field(description="Approved by the rules and within available credit")
-    action: str = Field(description="approve, flag, challenge or decline")
-    available: int = Field(description="Available credit now, in fen")
+    outcome: str = Field(
+        description="What an authorization would answer now: approved, risk_declined, "
+        "challenge_required, insufficient_credit or account_not_active"
+    )
+    action: str = Field(description="The rules' action: approve, flag, challenge or decline")
+    available: int | None = Field(
+        description="Available credit now, in fen (null for merchant keys)"
+    )
     language: str
-    reasons: list[ReasonOut] = Field(description="Every hit; enforced ones decide")
+    reasons: list[ReasonOut] = Field(
+        description="Every hit (merchants: the enforced ones); enforced ones decide"
+    )
     policy_version: str
     latency_us: int
-    features: dict[str, Any]
+    features: dict[str, Any] | None = Field(
+        description="What the rules saw of the account (null for merchant keys)"
+    )
 
     @classmethod
     def of(cls, found: Explanation, language: str) -> ExplainOut:
         a = found.assessment
+        detail = found.detail
+        hits = a.decision.hits if detail else a.decision.enforced
         return cls.model_construct(
             would_pass=found.would_pass,
+            outcome=found.outcome,
             action=a.decision.action.value,
-            available=found.available.fen,
+            available=found.available.fen if detail else None,
             language=language,
-            reasons=[reason(hit, language) for hit in a.decision.hits],
+            reasons=[reason(hit, language, detail=detail) for hit in hits],
             policy_version=a.decision.policy_version,
             latency_us=a.latency_us,
-            features=features_json(a.features),
+            features=features_json(a.features) if detail else None,
         )
 
 

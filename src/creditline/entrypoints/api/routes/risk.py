@@ -15,7 +15,7 @@ from creditline.entrypoints.api.openapi import (
     no_idempotency_key,
     problem_responses,
 )
-from creditline.entrypoints.api.problems import language_of
+from creditline.entrypoints.api.problems import CONTENT_LANGUAGE, language_of
 from creditline.entrypoints.api.respond import renderer, run_command
 from creditline.entrypoints.api.risk_schemas import (
     DecisionOut,
@@ -41,7 +41,9 @@ Cursor = Annotated[str | None, Query(max_length=64, description="next_cursor of 
     openapi_extra=no_idempotency_key("a dry run writes nothing, so a retry cannot do it twice"),
     responses=problem_responses(403, 404),
 )
-def explain(request: Request, account_id: str, body: ExplainIn, actor: ActorDep) -> ExplainOut:
+def explain(
+    request: Request, account_id: str, body: ExplainIn, actor: ActorDep, response: Response
+) -> ExplainOut:
     """The same pipeline as authorization, on the same state, with nothing written: the
     action it would take, every reason with its numbers, message and remedy (in the
     language of Accept-Language). A dry run changes nothing, so it needs no
@@ -57,7 +59,9 @@ def explain(request: Request, account_id: str, body: ExplainIn, actor: ActorDep)
     )
     with runtime.uow_factory(write=False) as uow:
         found = explain_payment(uow, runtime.bus.context(actor), runtime.risk, command)
-    return ExplainOut.of(found, language_of(request))
+    language = language_of(request)
+    response.headers[CONTENT_LANGUAGE] = language
+    return ExplainOut.of(found, language)
 
 
 @router.get(
