@@ -51,7 +51,9 @@ def bootstrap(
     the_clock = SystemClock() if clock is None else clock
     verifier = make_verifier(settings)
     risk = make_risk_engine(settings, verifier) if settings.risk_enabled else None
-    bus = CommandBus(uow_factory, the_clock, new_id, risk)
+    bus = CommandBus(
+        uow_factory, the_clock, new_id, risk, serialized_writes=uow_factory.serialized_writes
+    )
     return Runtime(
         settings=settings,
         engine=engine,

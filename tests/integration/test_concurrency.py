@@ -72,3 +72,37 @@ def test_concurrent_captures_never_exceed_the_hold(world: World, round_: int) ->
     assert account.used == Money(90_00)
     assert account.locked == Money(10_00)
     assert verify(world.runtime.uow_factory).ok
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_refusals_are_decided_on_current_state_not_on_expired_holds(
+    world: World, round_: int
+) -> None:
+    """A line full of expired holds the sweeper has not reached (it is off), and many
+    payments at once: the first to need the credit releases the expired holds, and every
+    refusal is decided on the state after that — never on a read that still showed them
+    locked. (An unlocked read once refused with the expired ¥900 as locked while the
+    same moment's GET showed that credit available, and the refusal was stored for its
+    idempotency key forever.)"""
+    from datetime import timedelta  # noqa: PLC0415
+
+    account_id = world.open_account(1_000_00)
+    for n in range(3):
+        world.authorize(account_id, 300_00, order=f"old-{n}", ttl_s=60)
+    world.runtime.clock.advance(timedelta(minutes=2))  # type: ignore[attr-defined]
+    refusals: list[dict[str, object]] = []
+
+    def pay(i: int) -> None:
+        try:
+            world.authorize(account_id, 200_00, order=f"new-{i}")
+        except CreditlineError as refusal:
+            refusals.append(dict(refusal.params))
+            raise
+
+    results = run_concurrently(32, pay)
+    assert results == Counter({"ok": 5, "insufficient_credit": 27})
+    stale = [r for r in refusals if r["locked"] != 1_000_00]
+    assert stale == [], f"{len(stale)} refusals decided on a stale read: {stale[:3]}"
+    account = world.account(account_id)
+    assert (account.locked, account.available) == (Money(1_000_00), Money(0))
+    assert verify(world.runtime.uow_factory).ok

@@ -60,6 +60,10 @@ class CreditlineError(Exception):
     """Root of all expected refusals."""
 
     code = "creditline_error"
+    decided_on_state = False
+    """True for refusals that a concurrent change can make untrue (not enough credit, a
+    hold's state, an amount above what is left): the command bus decides them again on
+    current, locked state before answering one (see service/bus.py)."""
 
     def __init__(self, detail: str, **params: ParamValue | Money) -> None:
         super().__init__(detail)
@@ -121,6 +125,8 @@ class InvalidUrl(InvalidRequest):
 
 class Declined(CreditlineError):
     """New spending is refused; the account and its holds are unchanged."""
+
+    decided_on_state = True
 
 
 class InsufficientCredit(Declined):
@@ -185,6 +191,8 @@ class UnknownTier(InvalidRequest):
 class Conflict(CreditlineError):
     """The current state of the object does not allow the operation."""
 
+    decided_on_state = True
+
 
 class HoldNotPending(Conflict):
     """The hold is already resolved; resolving it again is refused."""
@@ -238,6 +246,8 @@ class IdempotencyKeyReused(Conflict):
 
 class AmountExceeded(CreditlineError):
     """The amount is larger than what the object allows."""
+
+    decided_on_state = True
 
 
 class CaptureExceedsHold(AmountExceeded):

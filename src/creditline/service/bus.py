@@ -22,6 +22,16 @@ concurrency), or another uniqueness rule was hit (an order's one pending hold) â
 once more with `careful=True`: the handler then locks before it reads and checks before
 it writes, so the second attempt cannot lose the same way.
 
+A refusal is only ever decided on current state. The first attempt reads without a lock,
+and a write's version check catches a stale read â€” but a refusal writes nothing, so a
+stale read would go unnoticed: a payment refused for credit that another transaction
+had just freed (expired holds it released first), and that refusal then replayed for
+its idempotency key forever. So a refusal that depends on state
+(`CreditlineError.decided_on_state`) from the unlocked attempt is decided once more,
+carefully, under the account's lock, and only that answer is given and stored. Where
+writers are serialized (SQLite: a write transaction holds the only write lock from its
+first statement) every read is current and the refusal stands at once.
+
 A refusal may keep some writes (`Context.keep`): a payment the risk rules decline is
 still logged, with its observations, in the refusal's transaction. Writes outside the
 database (`Context.after_commit`) run once the outcome is committed.
@@ -76,11 +86,19 @@ class CommandBus:
         clock: Clock,
         new_id: IdGenerator,
         risk: RiskEngine | None = None,
+        *,
+        serialized_writes: bool = False,
     ) -> None:
         self.uow_factory = uow_factory
         self.clock = clock
         self.new_id = new_id
         self.risk = risk
+        self.serialized_writes = serialized_writes
+        """Write transactions run one at a time (SQLite), so their reads are current."""
+
+    def _decide_again(self, refusal: CreditlineError, careful: bool) -> bool:
+        """Whether a refusal from the unlocked attempt must be decided again, locked."""
+        return not careful and not self.serialized_writes and refusal.decided_on_state
 
     def context(self, actor: Actor, *, careful: bool = False) -> Context:
         return Context(
@@ -103,6 +121,8 @@ class CommandBus:
                         raise
                     continue
                 except CreditlineError as error:
+                    if self._decide_again(error, careful):
+                        continue
                     refusal = error
             if refusal is not None:
                 if ctx.kept:
@@ -139,6 +159,8 @@ class CommandBus:
                     ctx.finished()
                     return outcome
                 except CreditlineError as refusal:
+                    if self._decide_again(refusal, careful):
+                        continue  # decided on a read that may be stale: again, locked
                     refused = render_error(refusal)
                 except WriteConflict as conflict:
                     if conflict.kind is ConflictKind.IDEMPOTENCY_KEY_TAKEN:

@@ -151,6 +151,9 @@ class SqlUnitOfWorkFactory:
         self.cache = DirectoryCache(cache_ttl_s)
         sqlite = engine.dialect.name == "sqlite"
         self._writer_lock = WriterLock(busy_timeout_s) if sqlite else None
+        self.serialized_writes = sqlite
+        """SQLite: a write unit of work holds the only write lock (BEGIN IMMEDIATE) from
+        its first statement, so every read inside it is current."""
 
     def __call__(self, *, write: bool, snapshot: bool = False) -> SqlUnitOfWork:
         lock = self._writer_lock if write else None
