@@ -17,6 +17,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from creditline.domain.order_events import EVENT_AGE_S_MAX_DEFAULT, EVENT_FUTURE_SKEW_S_DEFAULT
+
 DATABASE_URL_DEFAULT = "sqlite:///./creditline.db"
 MODES = ("development", "production")
 VERIFIERS = ("local", "signed")
@@ -69,6 +71,11 @@ class Settings:
     proves a pass with a token, hex HMAC-SHA256 of the challenge id under the secret)."""
     verifier_secret: str = ""
     """The verifier's secret; empty in development mode means the built-in public one."""
+    event_future_skew_s: float = float(EVENT_FUTURE_SKEW_S_DEFAULT)
+    """An order event may say it happened at most this far ahead of our clock."""
+    event_age_s_max: float = float(EVENT_AGE_S_MAX_DEFAULT)
+    """…and at most this long ago; outside, the event is refused (HTTP 422, or a dead
+    letter from the broker) before it is applied."""
     event_batch_size: int = 500
     """Order events fetched from the broker at once (at most 1,000)."""
     event_ack_wait_s: float = 30.0

@@ -90,6 +90,19 @@ def test_a_batch_is_applied_in_priority_order_and_once(api: Api) -> None:
         ({"events": [event("e", "partially_returned", "o")]}, "events"),
         ({"events": [event("", "shipped", "o")]}, "event_id"),
         ({"events": [event(f"e{i}", "cancelled", "o") for i in range(1_001)]}, "events"),
+        *(
+            ({"events": [{**event("e", "shipped", "o"), "occurred_at": when}]}, "occurred_at")
+            for when in (
+                1_700_000_000,  # seconds since 1970: not ISO 8601
+                "1700000000",
+                1.7e9,
+                "2026-11-22T02:30:00Z",  # 30 minutes ahead of the server's clock
+                "2025-01-01T00:00:00Z",  # older than the plausible window
+                "0001-01-01T00:00:00+14:00",  # before the calendar once in UTC
+                "9999-12-31T23:59:59-14:00",
+                "yesterday",
+            )
+        ),
     ],
 )
 def test_bad_batches_are_refused_whole_and_change_nothing(
@@ -188,3 +201,83 @@ def test_consumers_list_their_own_notifications(api: Api, world: World) -> None:
     assert created["payload"]["id"] == created["id"]
     assert created["delivery"] == "no_webhook"
     problem(api.get("alice", f"/v1/accounts/{other_id}/notifications"), 404, "account_not_found")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "not json",
+        "[]",
+        '{"platform_id": 1, "event_id": "e", "type": "cancelled", "order_id": "o",'
+        ' "occurred_at": "2026-11-22T02:00:00Z", "amount": null}',
+        '{"platform_id": "plat_test", "event_id": "e", "type": "cancelled", "order_id": ["o"],'
+        ' "occurred_at": "2026-11-22T02:00:00Z", "amount": null}',
+        '{"platform_id": "plat_test", "event_id": "e", "type": "shipped", "order_id": "o",'
+        ' "occurred_at": "2026-11-22T02:00:00Z", "amount": "5"}',
+        '{"platform_id": "plat_test", "event_id": "e", "type": "shipped", "order_id": "o",'
+        ' "occurred_at": "2026-11-22T02:00:00", "amount": null}',
+        '{"platform_id": "plat_test", "event_id": "e", "type": "teleported", "order_id": "o",'
+        ' "occurred_at": "2026-11-22T02:00:00Z", "amount": null}',
+        '{"platform_id": "plat_test", "event_id": "e", "type": "shipped", "order_id": "o",'
+        ' "occurred_at": 5, "amount": null}',
+    ],
+)
+def test_replaying_any_dead_letter_never_answers_500(api: Api, world: World, payload: str) -> None:
+    """A dead letter's payload is trusted only as far as it parses: whatever it holds, a
+    replay answers 409 `dead_letter_not_replayable` and changes nothing."""
+    from creditline.service.event_ports import DeadLetter  # noqa: PLC0415
+
+    rt = world.runtime
+    for reason in ("unknown_order", "invalid_message"):
+        letter_id = rt.new_id("dlq")
+        with rt.uow_factory(write=True) as uow:
+            uow.dead_letters.add(
+                DeadLetter(
+                    id=letter_id,
+                    kind="order_event",
+                    platform_id="plat_test",
+                    ref=f"{reason}-{letter_id}",
+                    reason=reason,
+                    detail="planted",
+                    payload=payload,
+                    created_at=rt.clock.now(),
+                )
+            )
+            uow.commit()
+        path = f"/v1/dead-letters/{letter_id}/replay"
+        answer = api.client.post(path, json={"reason": "try"}, headers=api.headers("operator"))
+        problem(answer, 409, "dead_letter_not_replayable")
+
+
+def test_a_valid_event_from_an_invalid_message_is_not_replayed(api: Api, world: World) -> None:
+    """A message refused at the door stays refused: its sender must fix and resend it,
+    even if its payload happens to read as an event."""
+    from creditline.domain.order_events import OrderEvent, OrderEventType  # noqa: PLC0415
+    from creditline.service.event_ports import DeadLetter  # noqa: PLC0415
+    from creditline.service.order_events import event_json  # noqa: PLC0415
+
+    rt = world.runtime
+    account_id = open_account(api)
+    hold = authorize(api, account_id, "o-1", 10_000)
+    payload = event_json(
+        OrderEvent("plat_test", "e-x", OrderEventType.CANCELLED, "o-1", rt.clock.now())
+    )
+    with rt.uow_factory(write=True) as uow:
+        uow.dead_letters.add(
+            DeadLetter(
+                id="dlq_planted",
+                kind="order_event",
+                platform_id="plat_test",
+                ref="msg:1",
+                reason="invalid_message",
+                detail="occurred_at is 3,600 s after now",
+                payload=payload,
+                created_at=rt.clock.now(),
+            )
+        )
+        uow.commit()
+    answer = api.client.post(
+        "/v1/dead-letters/dlq_planted/replay", json={"reason": "x"}, headers=api.headers("operator")
+    )
+    problem(answer, 409, "dead_letter_not_replayable")
+    assert api.get("platform", f"/v1/holds/{hold['id']}").json()["status"] == "pending"

@@ -90,6 +90,8 @@ def test_broker_events_apply_once_in_any_order_and_bad_ones_are_dead_lettered(
         b"not json at all",
         event("e-4", "cancelled", "o-404"),
         event("e-2", "cancelled", "o-2"),
+        event("e-5", "cancelled", "o-1").replace(b"2026-11-22T02:00:00Z", b"2027-01-01T00:00:00Z"),
+        event("e-6", "cancelled", "o-1").replace(b'"2026-11-22T02:00:00Z"', b"1763776800"),
     ]
 
     async def scenario() -> None:
@@ -103,7 +105,7 @@ def test_broker_events_apply_once_in_any_order_and_bad_ones_are_dead_lettered(
             async def done() -> bool:
                 applied = await asyncio.to_thread(count, rt, order_event)
                 letters = await asyncio.to_thread(count, rt, dead_letter)
-                return applied == 4 and letters == 4 and await settled(js, topology)
+                return applied == 4 and letters == 6 and await settled(js, topology)
 
             await run_worker_until(rt, done)
         finally:
@@ -125,8 +127,12 @@ def test_broker_events_apply_once_in_any_order_and_bad_ones_are_dead_lettered(
         "invalid_message",
         "invalid_message",
         "invalid_message",
+        "invalid_message",
+        "invalid_message",
         "unknown_order",
     ]
+    future = next(letter for letter in letters if "after now" in letter.detail)
+    assert "occurred_at is" in future.detail
     assert {letter.platform_id for letter in letters} == {"plat_test", "plat_nobody", None}
     account = world.account(account_id)
     assert (account.used, account.locked) == (Money(10_000), Money(0))

@@ -24,7 +24,7 @@ captures; within each, trusted merchants and small amounts first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from creditline.domain.hold import Hold, HoldStatus
@@ -42,6 +42,33 @@ class OrderEventType(StrEnum):
 
 AMOUNT_REQUIRED = frozenset({OrderEventType.PARTIALLY_RETURNED})
 """Event types that make no sense without an amount."""
+
+EVENT_FUTURE_SKEW_S_DEFAULT = 300
+"""How far ahead of our clock an event may say it happened (the platform's clock drift)."""
+EVENT_AGE_S_MAX_DEFAULT = 400 * 86_400
+"""How long ago an event may say it happened: past a year's returns, nothing is held."""
+
+
+def implausible_time(
+    at: datetime, *, now: datetime, future_skew_s: float, age_s_max: float
+) -> str | None:
+    """Why `at` cannot be when an order event happened (None: it can): a time of day
+    with no zone, one outside the calendar in UTC, or outside the plausible window."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        return "needs a time zone, e.g. 2026-11-22T10:00:00+08:00"
+    try:
+        moment = at.astimezone(UTC)
+    except OverflowError:
+        return "is outside the calendar once converted to UTC"
+    if moment > now + timedelta(seconds=future_skew_s):
+        return (
+            f"is {(moment - now).total_seconds():,.0f} s after now ({now.isoformat()}); "
+            f"events may be at most {future_skew_s:,.0f} s ahead of our clock"
+        )
+    if moment < now - timedelta(seconds=age_s_max):
+        days = age_s_max / 86_400
+        return f"is more than {days:,.0f} days before now ({now.isoformat()})"
+    return None
 
 
 class Action(StrEnum):

@@ -25,13 +25,18 @@ from creditline.adapters import nats_events
 from creditline.adapters.order_system import HttpOrderSystem
 from creditline.bootstrap import Runtime
 from creditline.domain.money import Money
-from creditline.domain.order_events import OrderEvent
+from creditline.domain.order_events import (
+    EVENT_AGE_S_MAX_DEFAULT,
+    EVENT_FUTURE_SKEW_S_DEFAULT,
+    OrderEvent,
+    implausible_time,
+)
 from creditline.entrypoints.api.event_schemas import OrderEventIn
 from creditline.entrypoints.counters import ORDER_EVENTS, count_results
 from creditline.entrypoints.logs import get_logger
 from creditline.service.access import SYSTEM
 from creditline.service.event_ports import DeadLetter
-from creditline.service.order_events import Received, process_events
+from creditline.service.order_events import INVALID_MESSAGE, Received, process_events
 from creditline.service.ports import ConflictKind, StoreUnavailable, WriteConflict
 from creditline.service.reconcile import reconcile
 
@@ -50,7 +55,14 @@ class Parsed:
     problem: str | None = None
 
 
-def parse(message: Msg, now: datetime, topology: nats_events.Topology) -> Parsed:
+def parse(
+    message: Msg,
+    now: datetime,
+    topology: nats_events.Topology,
+    *,
+    future_skew_s: float = EVENT_FUTURE_SKEW_S_DEFAULT,
+    age_s_max: float = EVENT_AGE_S_MAX_DEFAULT,
+) -> Parsed:
     platform_id = topology.platform_of(message.subject)
     try:
         body = OrderEventIn.model_validate_json(message.data)
@@ -58,6 +70,11 @@ def parse(message: Msg, now: datetime, topology: nats_events.Topology) -> Parsed
         return Parsed(message, None, f"invalid message: {error.errors()[0]['msg']}")
     if platform_id is None:
         return Parsed(message, None, f"no platform in subject {message.subject}")
+    problem = implausible_time(
+        body.occurred_at, now=now, future_skew_s=future_skew_s, age_s_max=age_s_max
+    )
+    if problem is not None:
+        return Parsed(message, None, f"invalid message: occurred_at {problem}")
     event = OrderEvent(
         platform_id=platform_id,
         event_id=body.event_id,
@@ -117,7 +134,7 @@ def _dead_letter(runtime: Runtime, bad: list[Parsed], now: datetime) -> None:
                     kind="order_event",
                     platform_id=platform_id,
                     ref=f"msg:{sequence}",
-                    reason="invalid_message",
+                    reason=INVALID_MESSAGE,
                     detail=item.problem or "",
                     payload=item.message.data.decode(errors="replace"),
                     created_at=now,
@@ -158,7 +175,11 @@ async def run(runtime: Runtime, *, stop: asyncio.Event) -> None:
 
 async def _apply(runtime: Runtime, messages: list[Msg], topology: nats_events.Topology) -> None:
     now = runtime.clock.now()
-    parsed = [parse(message, now, topology) for message in messages]
+    window = {
+        "future_skew_s": runtime.settings.event_future_skew_s,
+        "age_s_max": runtime.settings.event_age_s_max,
+    }
+    parsed = [parse(message, now, topology, **window) for message in messages]
     try:
         await asyncio.to_thread(handle_batch, runtime, parsed)
     except StoreUnavailable as error:

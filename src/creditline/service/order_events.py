@@ -52,6 +52,8 @@ from creditline.service.ports import (
     WriteConflict,
 )
 
+INVALID_MESSAGE = "invalid_message"
+"""The dead letters of messages that could not be read: fixed by resending, not replay."""
 EVENTS_PER_TRANSACTION = 50
 EVENTS_PER_BATCH_MAX = 1_000
 
@@ -90,14 +92,27 @@ def event_json(event: OrderEvent) -> str:
 
 
 def event_from_json(text: str) -> OrderEvent:
+    """An event as `event_json` wrote it; ValueError for anything else (the payload of a
+    dead letter is only trusted this far)."""
     data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("not an object")
+    texts = [data.get(name) for name in ("platform_id", "event_id", "type", "order_id")]
+    if not all(isinstance(value, str) and value for value in texts):
+        raise ValueError("platform_id, event_id, type and order_id must be text")
+    amount = data.get("amount")
+    if amount is not None and (type(amount) is not int or amount <= 0):
+        raise ValueError("amount must be a positive integer of fen")
+    occurred_at = datetime.fromisoformat(str(data["occurred_at"]))
+    if occurred_at.tzinfo is None:
+        raise ValueError("occurred_at has no time zone")
     return OrderEvent(
         platform_id=data["platform_id"],
         event_id=data["event_id"],
         type=OrderEventType(data["type"]),
         order_id=data["order_id"],
-        occurred_at=datetime.fromisoformat(data["occurred_at"]),
-        amount=None if data["amount"] is None else Money(int(data["amount"])),
+        occurred_at=occurred_at,
+        amount=None if amount is None else Money(amount),
     )
 
 
@@ -333,8 +348,10 @@ def replay_dead_letter(
     if letter is None or letter.kind != "order_event" or letter.resolved_at is not None:
         return None
     try:
+        if letter.reason == INVALID_MESSAGE:
+            raise ValueError(letter.reason)  # refused at the door: nothing to apply
         event = event_from_json(letter.payload)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, OverflowError):
         raise DeadLetterNotReplayable(
             f"dead letter {letter_id} holds a malformed message ({letter.reason}): the sender "
             "must fix it and send it again",

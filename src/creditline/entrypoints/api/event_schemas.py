@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from creditline.domain.order_events import AMOUNT_REQUIRED, OrderEventType
 from creditline.entrypoints.api.body import Fen, In, Out, Text
 from creditline.service.order_events import EVENTS_PER_BATCH_MAX
+
+ISO_8601_NEEDED = "must be ISO 8601 text with a time zone, e.g. 2026-11-22T10:00:00+08:00"
 
 
 class OrderEventIn(In):
@@ -24,13 +26,35 @@ class OrderEventIn(In):
         description="shipped: this shipment (absent: all still held); delivered: the "
         "order's delivered total; returned: the refund (absent: all refundable)",
     )
-    occurred_at: AwareDatetime = Field(description="When it happened, with a time zone")
+    occurred_at: AwareDatetime = Field(
+        description="When it happened: ISO 8601 text with a time zone "
+        "(e.g. 2026-11-22T10:00:00+08:00), within the server's plausible window",
+        json_schema_extra={"type": "string", "format": "date-time"},
+    )
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _iso_8601_text(cls, value: object) -> object:
+        """Text only: pydantic would read 1700000000 (or "1700000000") as seconds."""
+        if not isinstance(value, str) or _numeric(value):
+            raise ValueError(
+                "must be ISO 8601 text with a time zone, e.g. 2026-11-22T10:00:00+08:00"
+            )
+        return value
 
     @model_validator(mode="after")
     def _amount_when_required(self) -> OrderEventIn:
         if self.type in AMOUNT_REQUIRED and self.amount is None:
             raise ValueError(f"{self.type.value} needs an amount")
         return self
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class OrderEventBatchIn(In):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import Field
 
+from creditline.config import Settings
 from creditline.domain.errors import DeadLetterNotFound, ReasonRequired
 from creditline.domain.money import Money
-from creditline.domain.order_events import OrderEvent
+from creditline.domain.order_events import OrderEvent, implausible_time
 from creditline.entrypoints.api.body import In
 from creditline.entrypoints.api.deps import ActorDep, runtime_of
 from creditline.entrypoints.api.event_schemas import (
@@ -70,6 +73,7 @@ def report_order_events(
     assert actor.platform_id is not None
     runtime = runtime_of(request)
     now = runtime.clock.now()
+    _check_times(body, now, runtime.settings)
     batch = [
         Received(
             OrderEvent(
@@ -90,6 +94,30 @@ def report_order_events(
     )
     count_results("http", results)
     return OrderEventBatchOut.model_construct(results=[result_out(r) for r in results])
+
+
+def _check_times(body: OrderEventBatchIn, now: datetime, settings: Settings) -> None:
+    """Every event's time is plausible, or the whole batch is a 422 naming each one."""
+    problems = [
+        {
+            "type": "value_error",
+            "loc": ("body", "events", index, "occurred_at"),
+            "msg": f"{e.occurred_at.isoformat()} {problem}",
+            "input": e.occurred_at.isoformat(),
+        }
+        for index, e in enumerate(body.events)
+        if (
+            problem := implausible_time(
+                e.occurred_at,
+                now=now,
+                future_skew_s=settings.event_future_skew_s,
+                age_s_max=settings.event_age_s_max,
+            )
+        )
+        is not None
+    ]
+    if problems:
+        raise RequestValidationError(problems)
 
 
 def letter_out(letter: DeadLetter) -> DeadLetterOut:
