@@ -260,3 +260,61 @@ def test_the_home_page_points_at_the_docs(api: Api) -> None:
     assert "cdn" not in docs.text.lower()
     assert api.get(None, "/static/docs/swagger-ui-bundle.js").status_code == 200
     assert api.get(None, "/static/docs/swagger-ui.css").status_code == 200
+
+
+def test_an_unknown_query_parameter_is_refused_by_name(api: Api) -> None:
+    account_id = open_account(api)
+    found = problem(
+        api.get("platform", f"/v1/accounts/{account_id}/holds?statu=pending&limit=5"),
+        422,
+        "validation_error",
+    )
+    assert found["errors"][0]["field"] == "statu"
+    assert "it takes: after, limit, status" in found["errors"][0]["message"]
+    assert api.get("platform", f"/v1/accounts/{account_id}/holds?status=pending").status_code == 200
+
+
+def _string_fields(spec: dict[str, Any], schema: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Every string field of a body schema: (its dotted path, a value of this schema that
+    puts a NUL in that field)."""
+    if "$ref" in schema:
+        yield from _string_fields(spec, spec["components"]["schemas"][schema["$ref"][21:]])
+        return
+    for variant in schema.get("anyOf", ()):
+        if variant.get("type") != "null":
+            yield from _string_fields(spec, variant)
+    kind = schema.get("type")
+    if kind == "string" and "enum" not in schema and schema.get("format") != "date-time":
+        yield "", "\x00"
+    elif kind == "array":
+        for inner, value in _string_fields(spec, schema.get("items", {})):
+            yield ".".join(("0", inner)).rstrip("."), [value]
+    elif kind == "object":
+        for name, prop in schema.get("properties", {}).items():
+            for inner, value in _string_fields(spec, prop):
+                yield ".".join((name, inner)).rstrip("."), {name: value}
+
+
+def test_every_string_field_of_every_body_refuses_nul(api: Api) -> None:
+    """The whole class, from the OpenAPI document: each string field of each request
+    body (nested objects and lists included) answers 422 naming that field."""
+    account_id = open_account(api)
+    spec = api.get(None, "/openapi.json").json()
+    checked = 0
+    for route, item in spec["paths"].items():
+        for method, op in item.items():
+            content = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if content is None:
+                continue
+            path = route.replace("{account_id}", account_id).replace("{hold_id}", "hold_x")
+            path = path.replace("{letter_id}", "dlq_x")
+            for field, body in _string_fields(spec, content["schema"]):
+                for who in ("platform", "merchant", "operator"):
+                    answer = api.client.request(
+                        method.upper(), path, json=body, headers=api.headers(who, "nul-key")
+                    )
+                    found = problem(answer, 422, "validation_error")
+                    named = {e["field"] for e in found["errors"]}  # the field, or its list
+                    assert any(field == n or field.startswith(f"{n}.") for n in named), found
+                checked += 1
+    assert checked >= 30, checked

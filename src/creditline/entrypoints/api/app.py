@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -24,7 +24,7 @@ from creditline.adapters.db.migrate import current_revision
 from creditline.adapters.webhook_http import HttpWebhookSender
 from creditline.bootstrap import Runtime
 from creditline.entrypoints.api import error_handlers, problems
-from creditline.entrypoints.api.deps import Authenticator
+from creditline.entrypoints.api.deps import Authenticator, KnownQuery
 from creditline.entrypoints.api.guard import Guard
 from creditline.entrypoints.api.observe import ObserveMiddleware
 from creditline.entrypoints.api.openapi import install_openapi, problem_responses
@@ -75,10 +75,8 @@ def create_app(runtime: Runtime, *, background: bool = True) -> FastAPI:
     app.state.runtime = runtime
     authenticator = Authenticator(runtime)
     error_handlers.install(app)
-    app.include_router(holds.router)
-    app.include_router(accounts.router)
-    app.include_router(events.router)
-    app.include_router(risk.router)
+    for router in (holds.router, accounts.router, events.router, risk.router):
+        app.include_router(router, dependencies=[KnownQuery])
     _add_service_routes(app, runtime)
     install_openapi(app)
     app.add_middleware(
@@ -152,7 +150,13 @@ def _add_service_routes(app: FastAPI, runtime: Runtime) -> None:
             "schema_revision": current_revision(runtime.engine),
         }
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,
+        responses={200: {"description": "The Prometheus text exposition format"}},
+    )
     def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

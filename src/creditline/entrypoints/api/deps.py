@@ -21,6 +21,7 @@ import json
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -83,6 +84,41 @@ async def authenticate(
 
 
 ActorDep = Annotated[Actor, Depends(authenticate)]
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+async def known_query(request: Request) -> None:
+    """Refuse query parameters the operation does not take (`?limt=10` would otherwise
+    be ignored in silence): 422 naming each, and the ones it takes."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    names = _QUERY_NAMES.get(id(route))
+    if names is None:
+        dependant = getattr(route, "dependant", None)
+        params = getattr(dependant, "query_params", ())
+        names = _QUERY_NAMES.setdefault(id(route), frozenset(p.alias for p in params))
+    unknown = sorted(set(request.query_params) - names)
+    if unknown:
+        takes = ", ".join(sorted(names)) or "none"
+        raise RequestValidationError(
+            [
+                {
+                    "type": "extra_forbidden",
+                    "loc": ("query", name[:40]),
+                    "msg": f"this operation takes no query parameter {name[:40]!r} "
+                    f"(it takes: {takes})",
+                    "input": None,
+                }
+                for name in unknown
+            ]
+        )
+
+
+KnownQuery = Depends(known_query)
+"""On every `/v1` router: unknown query parameters are an error, not ignored."""
 
 
 def idempotency_header(request: Request) -> str:
