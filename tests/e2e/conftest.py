@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from tests.conftest import World
@@ -41,6 +44,26 @@ def api(world: World) -> Iterator[Api]:
 
     with TestClient(create_app(world.runtime, background=False)) as client:
         yield Api(client, dict(world.keys))
+
+
+@pytest.fixture
+def live_url(world: World) -> Iterator[str]:
+    """The real app under uvicorn on a free local port, for raw-socket tests."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    from creditline.entrypoints.api.app import create_app  # noqa: PLC0415
+
+    config = uvicorn.Config(create_app(world.runtime, background=False), log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.01)
+    yield f"127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
 
 
 def open_account(api: Api, limit: int = 100_000) -> str:

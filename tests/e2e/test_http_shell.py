@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from creditline.entrypoints.api.app import create_app
@@ -23,24 +21,6 @@ from tests.conftest import World
 from tests.e2e.conftest import Api, open_account, problem
 
 BODY_MAX = 1_048_576
-
-
-@pytest.fixture
-def live_url(world: World) -> Iterator[str]:
-    """The real app under uvicorn on a free local port, for raw-socket tests."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(world.runtime, background=False), log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.01)
-    yield f"127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
 
 
 def _raw(address: str, head: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:

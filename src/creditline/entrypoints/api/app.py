@@ -39,13 +39,19 @@ from creditline.entrypoints.background import (
 
 DESCRIPTION = """
 creditline is a consumer credit-line payment engine: credit accounts, two-phase holds
-(authorize → capture / release / expire) and a double-entry journal.
+(authorize → capture / release / expire), order events, risk control and a double-entry
+journal.
 
-* Authenticate with `Authorization: Bearer <API key>`.
-* Every POST needs an `Idempotency-Key` header; a retry with the same key and body gets
-  the first answer back (header `Idempotent-Replayed: true`), another body gets 409.
-* Amounts are integers of fen (100 = ¥1.00). Times are UTC.
+* Authenticate with `Authorization: Bearer <API key>`; the key is checked before the body
+  is read. Bodies are JSON, at most 1 MiB by default (413 above).
+* Every POST that changes something needs an `Idempotency-Key` header; a retry with the
+  same key and body gets the first answer back (header `Idempotent-Replayed: true`),
+  another body gets 409. Three need none: the dry run (`explain`), order events (each
+  `event_id` is its key) and a dead letter's replay (the letter is).
+* Amounts are integers of fen (100 = ¥1.00). Times are UTC, ISO 8601.
 * Errors are RFC 9457 `application/problem+json` with a stable `code`; see `/problems`.
+  Refusals a consumer reads carry `message` and `remedy` in the `Accept-Language`
+  language (zh-CN or en; anything else gets zh-CN, and `Content-Language` says which).
 """
 
 
