@@ -10,6 +10,7 @@ decision.
 from __future__ import annotations
 
 import hashlib
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -71,7 +72,8 @@ def _int(where: str, value: Any, minimum: int = 0) -> int:
 
 
 def _float(where: str, value: Any, low: float = 0.0, high: float | None = None) -> float:
-    if type(value) not in (int, float) or value < low or (high is not None and value > high):
+    number = type(value) in (int, float) and math.isfinite(value)
+    if not number or value < low or (high is not None and value > high):
         bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
         raise PolicyError(f"{where}: expected a number {bound}, got {value!r}")
     return float(value)
