@@ -117,12 +117,15 @@ def demo() -> None:
 
 
 @app.command()
-def verify() -> None:
-    """Recompute balances from the journal and holds; exit 1 with a report on any mismatch."""
+def verify(
+    account: Annotated[str | None, typer.Option(help="Check only this account (acct_…)")] = None,
+) -> None:
+    """Recompute balances from the journal and holds (streamed, or one account's); exit 1
+    with a report on any mismatch."""
     from creditline.service.verify import verify as run_verify  # noqa: PLC0415
 
     with runtime() as rt:
-        report = run_verify(rt.uow_factory)
+        report = run_verify(rt.uow_factory, account_id=account)
     out.print(
         f"checked {report.accounts} accounts, {report.holds} holds, "
         f"{report.entries} journal entries"
@@ -130,14 +133,8 @@ def verify() -> None:
     if report.ok:
         out.print("[green]ok[/green]: every balance agrees with the journal and the holds")
         return
-    table = Table(
-        "problem",
-        "object",
-        "expected",
-        "actual",
-        "detail",
-        title=f"{len(report.problems)} problems",
-    )
+    title = f"{report.problems_found} problems (the first {len(report.problems)} shown)"
+    table = Table("problem", "object", "expected", "actual", "detail", title=title)
     for p in report.problems:
         table.add_row(p.kind, p.object_id, str(p.expected), str(p.actual), p.detail)
     out.print(table)

@@ -14,7 +14,7 @@ order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -232,9 +232,13 @@ class AccountTotals:
 
 @dataclass(frozen=True, slots=True)
 class HoldTotals:
-    """A hold row beside the sums of its events and journal entries."""
+    """A hold's stored amounts beside the sums of its events and journal entries."""
 
-    hold: Hold
+    hold_id: str
+    captured: Money
+    released: Money
+    refunded: Money
+    forced: Money
     event_captured: Money
     event_released: Money
     event_refunded: Money
@@ -250,15 +254,21 @@ class EntryProblem:
 
 
 class VerificationStore(Protocol):
-    """Aggregates for `creditline verify`, read in pages in one snapshot."""
+    """Aggregates for `creditline verify`, streamed in id order in one snapshot.
 
-    def account_totals(self, after: str | None, limit: int) -> list[AccountTotals]: ...
-    def hold_totals(self, after: str | None, limit: int) -> list[HoldTotals]: ...
-    def entry_problems(self, limit: int) -> list[EntryProblem]:
-        """Entries whose postings do not sum to zero, or whose size disagrees."""
+    Each method reads one statement through a server-side cursor, `batch` rows per
+    round trip, so memory does not grow with the database. `account_id` narrows every
+    read to that account, its holds and its entries; None reads everything.
+    """
+
+    def account_totals(self, account_id: str | None, batch: int) -> Iterator[AccountTotals]: ...
+    def hold_totals(self, account_id: str | None, batch: int) -> Iterator[HoldTotals]: ...
+    def entry_problems(self, account_id: str | None, batch: int) -> Iterator[EntryProblem]:
+        """Entries whose postings do not sum to zero, whose size is not their debits or
+        that have fewer than two postings; then postings without a sealed entry."""
         ...
 
-    def entry_count(self) -> int: ...
+    def entry_count(self, account_id: str | None) -> int: ...
 
 
 class UnitOfWork(Protocol):

@@ -1,0 +1,56 @@
+"""`creditline verify [--account …]` end to end, on SQLite and PostgreSQL: exit codes, the
+problem table, the one-line refusal."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from creditline.adapters.db.schema import credit_account
+from creditline.entrypoints.cli import app
+from tests.conftest import World
+
+
+@pytest.fixture
+def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("CREDITLINE_DATABASE_URL", database_url)
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_one_account_is_verified_alone(world: World, runner: CliRunner) -> None:
+    mine, theirs = world.open_account(), world.open_account()
+    for account_id in (mine, theirs):
+        world.authorize(account_id, 5_000)
+    with world.runtime.engine.begin() as conn:
+        conn.execute(update(credit_account).where(credit_account.c.id == mine).values(locked=4_999))
+
+    code, output = invoke(runner, "verify", "--account", mine)
+    assert code == 1, output
+    assert "checked 1 accounts, 1 holds, 0 journal entries" in output
+    assert "1 problems (the first 1 shown)" in output
+    assert re.search(r"locked_mismatch .* 5000 .* 4999 ", output), output
+
+    code, output = invoke(runner, "verify", "--account", theirs)
+    assert code == 0, output
+    assert "ok" in output
+
+    code, output = invoke(runner, "verify")
+    assert code == 1, output
+    assert "checked 2 accounts, 2 holds" in output
+
+
+def test_an_unknown_account_is_refused_in_one_line(world: World, runner: CliRunner) -> None:
+    world.open_account()
+    code, output = invoke(runner, "verify", "--account", "acct_nobody")
+    assert code == 2
+    assert "account_not_found" in output
+    assert "acct_nobody" in output
+    assert len(output.strip().splitlines()) == 1
