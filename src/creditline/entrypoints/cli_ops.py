@@ -21,17 +21,14 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.table import Column, Table
 
-from creditline.entrypoints.cli_common import cli_operator, fail, out, runtime
+from creditline.entrypoints.cli_common import cli_operator, fail, out, runtime, show_rows
 from creditline.service import directory
 
 worker_app = typer.Typer(help="Long-running workers (stop with Ctrl-C or SIGTERM).")
 events_app = typer.Typer(help="Order events through the broker, and dead letters.")
 
 PUBLISH_EVENTS_MAX = 1_000_000
-ID_WIDTH = 30
-"""A prefix, an underscore and a 26-character ULID."""
 
 
 @worker_app.command("events")
@@ -162,11 +159,9 @@ def dead_letters(
         raise fail(f"--kind is order_event or webhook, not {kind!r}")
     with runtime() as rt, rt.uow_factory(write=False) as uow:
         page = uow.dead_letters.open(kind=kind, after=None, limit=limit)
-    table = Table("kind", "platform", "ref", "reason", "attempts", "detail")
     # Ids are what an operator copies into `replay`: never cut, whatever the width.
-    table.columns.insert(0, Column("id", no_wrap=True, min_width=ID_WIDTH))
-    for letter in page.items:
-        table.add_row(
+    rows = [
+        (
             letter.id,
             letter.kind,
             letter.platform_id or "-",
@@ -175,7 +170,9 @@ def dead_letters(
             str(letter.attempts),
             letter.detail,
         )
-    out.print(table)
+        for letter in page.items
+    ]
+    show_rows(("id", "kind", "platform", "ref", "reason", "attempts", "detail"), rows)
     more = " (more: raise --limit)" if page.next_cursor else ""
     out.print(f"{len(page.items)} open dead letters{more}")
 
