@@ -1,5 +1,5 @@
-"""`creditline verify [--account …]` end to end, on SQLite and PostgreSQL: exit codes, the
-problem table, the one-line refusal."""
+"""`creditline verify [--account …]` and `creditline bench verify` end to end, on SQLite
+and PostgreSQL: exit codes, the problem table, the one-line refusal, the bench's rows."""
 
 from __future__ import annotations
 
@@ -54,3 +54,27 @@ def test_an_unknown_account_is_refused_in_one_line(world: World, runner: CliRunn
     assert "account_not_found" in output
     assert "acct_nobody" in output
     assert len(output.strip().splitlines()) == 1
+
+
+def test_bench_verify_prints_each_row_beside_the_baseline(
+    database_url: str, runner: CliRunner
+) -> None:
+    """A tiny run (each row in its own process): the load, then every row, all clean."""
+    code, output = invoke(runner, "bench", "verify", "--holds", "200")
+    assert code == 0, output
+    assert "200 holds on 20 accounts (loaded in" in output
+    rows = {
+        "verify ": r"× before  ok: [\d,]+ accounts, [\d,]+ holds, [\d,]+ entries",
+        "verify --account acct_vb": r"ok: 1 accounts, 10 holds, 1\d entries",
+        "verify of before (baseline)": r"ok: [\d,]+ accounts, [\d,]+ holds",
+        "hold pass, one cursor": r"200 hold rows read",
+        "hold pass, keyset pages": r"200 hold rows read",
+    }
+    for start, pattern in rows.items():
+        line = next((row for row in output.splitlines() if row.startswith(start)), None)
+        assert line is not None, f"{start!r} missing from:\n{output}"
+        assert re.search(r"[\d.]+ s  CPU +[\d.]+ s  peak RSS +[\d.]+ MB", line), line
+        assert re.search(pattern, line), line
+    code, output = invoke(runner, "bench", "verify", "--holds", "300")
+    assert code == 2
+    assert "holds 200 bench holds, not 300" in output

@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from creditline.adapters.db import migrate
+from creditline.bench.verify import bench_verify
 from creditline.domain.limits import HOLD_TTL_S_DEFAULT
 from creditline.entrypoints import cli_ops, cli_risk, logs
 from creditline.entrypoints.cli_common import fail, load_settings, out, redacted, runtime
@@ -44,6 +45,7 @@ app.add_typer(cli_ops.worker_app, name="worker")
 app.add_typer(cli_ops.events_app, name="events")
 app.add_typer(cli_risk.risk_app, name="risk")
 bench_app.command("lockstep")(cli_risk.bench_lockstep)
+bench_app.command("verify")(bench_verify)
 app.command("simulate")(cli_risk.simulate_command)
 app.command("explain")(cli_risk.explain_command)
 holds_app.command("reconcile")(cli_ops.holds_reconcile)
