@@ -214,3 +214,27 @@ def _wait_until_up(base: str) -> None:
         except httpx.TransportError:
             time.sleep(0.1)
     raise AssertionError("the server did not come up within 30 s")
+
+
+def test_an_argument_no_database_can_store_is_refused_in_one_line(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 reach Python as lone surrogates: refused like the API's
+    NUL, before anything is opened."""
+    env = {**os.environ, "CREDITLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "creditline.entrypoints.cli",
+            "admin",
+            "create-platform",
+            b"shop\xff",
+        ],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert b"argument 3 contains a lone surrogate (U+DCFF)" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "never.db").exists()

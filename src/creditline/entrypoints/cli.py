@@ -12,13 +12,22 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from creditline.adapters.db import migrate
 from creditline.bench.verify import bench_verify
 from creditline.domain.limits import HOLD_TTL_S_DEFAULT
 from creditline.entrypoints import cli_ops, cli_risk, logs
-from creditline.entrypoints.cli_common import fail, load_settings, out, redacted, runtime
+from creditline.entrypoints.cli_common import (
+    err,
+    fail,
+    load_settings,
+    out,
+    redacted,
+    runtime,
+    show_rows,
+    tidy_help,
+    unstorable_argument,
+)
 from creditline.service import directory
 from creditline.service.access import Actor, Role
 from creditline.service.expiry import SWEEP_BATCH_SIZE_MAX
@@ -110,10 +119,7 @@ def demo() -> None:
     with runtime() as rt:
         data = load_demo(rt)
     out.print("demo data " + ("loaded" if data.created else "already present"))
-    table = Table("role", "API key (demo only)", title="Demo API keys")
-    for role, key in data.keys.items():
-        table.add_row(role, key)
-    out.print(table)
+    show_rows(("role", "API key (demo only)"), list(data.keys.items()), title="Demo API keys")
     for name, account_id in data.accounts.items():
         out.print(f"  account {name}: {account_id}")
 
@@ -136,10 +142,10 @@ def verify(
         out.print("[green]ok[/green]: every balance agrees with the journal and the holds")
         return
     title = f"{report.problems_found} problems (the first {len(report.problems)} shown)"
-    table = Table("problem", "object", "expected", "actual", "detail", title=title)
-    for p in report.problems:
-        table.add_row(p.kind, p.object_id, str(p.expected), str(p.actual), p.detail)
-    out.print(table)
+    rows = [
+        (p.kind, p.object_id, str(p.expected), str(p.actual), p.detail) for p in report.problems
+    ]
+    show_rows(("problem", "object", "expected", "actual", "detail"), rows, title=title)
     raise typer.Exit(1)
 
 
@@ -384,7 +390,14 @@ def bench_risk(
         )
 
 
+tidy_help(app)
+
+
 def main() -> None:
+    refused = unstorable_argument(sys.argv[1:])
+    if refused is not None:
+        err.print(f"[red]error:[/red] {refused}", highlight=False)
+        sys.exit(2)
     try:
         app()
     except KeyboardInterrupt:
