@@ -32,6 +32,13 @@ carefully, under the account's lock, and only that answer is given and stored. W
 writers are serialized (SQLite: a write transaction holds the only write lock from its
 first statement) every read is current and the refusal stands at once.
 
+A step-up challenge is answered under the same key: the request that was answered
+`challenge_required` is sent again with `challenge_id` and the verifier's token (which
+the fingerprint leaves out, so it is still the same request), and because the stored
+answer asks for exactly that challenge, the retry is run and its answer replaces the
+stored one (`IdempotencyKey.answers`; a guarded update, so of two concurrent retries one
+wins and the other replays its answer). Any other answer stays final.
+
 A refusal may keep some writes (`Context.keep`): a payment the risk rules decline is
 still logged, with its observations, in the refusal's transaction. Writes outside the
 database (`Context.after_commit`) run once the outcome is committed.
@@ -53,6 +60,7 @@ from creditline.service.ports import (
     ConflictKind,
     IdempotencyRecord,
     IdGenerator,
+    UnitOfWork,
     UnitOfWorkFactory,
     WriteConflict,
 )
@@ -68,6 +76,9 @@ class IdempotencyKey:
     key: str
     fingerprint: str
     """A hash of the request (operation and body): same key, other request → conflict."""
+    answers: str | None = None
+    """The step-up challenge this request answers: if the key's stored answer asks for
+    exactly that challenge, this request is run and its answer replaces it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +88,8 @@ class Outcome:
     status: int
     body: bytes
     replayed: bool = False
+    challenge_id: str | None = None
+    """A challenge this answer asks the caller to pass (or refused an answer to)."""
 
 
 class CommandBus:
@@ -148,13 +161,21 @@ class CommandBus:
         render_error: Callable[[CreditlineError], Outcome],
     ) -> Outcome:
         handler = HANDLERS[type(command)]
+        supersedes = None
+        if key.answers is not None:
+            with self.uow_factory(write=False) as uow:
+                stored = uow.idempotency.get(key.scope, key.key)
+            asks = stored is not None and stored.challenge_id == key.answers
+            if stored is not None and (not asks or stored.fingerprint != key.fingerprint):
+                return self._replay(key)  # answered already, or another request: as ever
+            supersedes = None if stored is None else key.answers
         refused: Outcome | None = None
         for careful in (False, True):
             ctx = self.context(actor, careful=careful)
             with self.uow_factory(write=True) as uow:
                 try:
                     outcome = render(handler(uow, ctx, command))
-                    uow.idempotency.add(_record(key, outcome, ctx))
+                    _store(uow, _record(key, outcome, ctx), supersedes)
                     uow.commit()
                     ctx.finished()
                     return outcome
@@ -170,13 +191,15 @@ class CommandBus:
                     continue  # lost a race or hit an order's one pending hold: once more, carefully
             break
         assert refused is not None
-        return self._store_refusal(key, refused, ctx)
+        return self._store_refusal(key, refused, ctx, supersedes)
 
-    def _store_refusal(self, key: IdempotencyKey, refused: Outcome, ctx: Context) -> Outcome:
+    def _store_refusal(
+        self, key: IdempotencyKey, refused: Outcome, ctx: Context, supersedes: str | None
+    ) -> Outcome:
         with self.uow_factory(write=True) as uow:
             for write in ctx.kept:
                 write(uow)
-            uow.idempotency.add(_record(key, refused, ctx))
+            _store(uow, _record(key, refused, ctx), supersedes)
             try:
                 uow.commit()
             except WriteConflict as conflict:
@@ -207,4 +230,14 @@ def _record(key: IdempotencyKey, outcome: Outcome, ctx: Context) -> IdempotencyR
         status=outcome.status,
         body=outcome.body,
         created_at=ctx.now,
+        challenge_id=outcome.challenge_id,
     )
+
+
+def _store(uow: UnitOfWork, record: IdempotencyRecord, supersedes: str | None) -> None:
+    """The answer under its key: a new record, or in place of the one asking for the
+    challenge this request answered (a concurrent retry that replaced it first wins)."""
+    if supersedes is None:
+        uow.idempotency.add(record)
+    else:
+        uow.idempotency.supersede(record, supersedes)

@@ -84,6 +84,9 @@ class IdempotencyRecord:
     status: int
     body: bytes
     created_at: datetime
+    challenge_id: str | None = None
+    """The step-up challenge this answer asks the caller to pass (or refused an answer to):
+    a retry under the same key that answers it may replace the answer (`supersede`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +200,11 @@ class IdempotencyStore(Protocol):
         ...
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
+
+    def supersede(self, record: IdempotencyRecord, challenge_id: str) -> None:
+        """Replace the answer under the record's key if it still asks for `challenge_id`;
+        WriteConflict(IDEMPOTENCY_KEY_TAKEN) if another answer replaced it first."""
+        ...
 
 
 class DirectoryStore(Protocol):

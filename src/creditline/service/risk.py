@@ -238,9 +238,12 @@ def _answer(
         failed = after.status is ChallengeStatus.FAILED
         raise ChallengeInvalid(
             "the verification token is wrong"
-            + ("; the challenge has failed: pay again for a new one" if failed else ""),
+            + (
+                "; the challenge has failed: a new payment attempt gets a new one" if failed else ""
+            ),
             reason="wrong_token",
             failures=after.failures,
+            challenge_id=challenge_id,
         )
     return challenge, after
 
@@ -277,7 +280,10 @@ def _refuse(
     summary = "; ".join(_hit_summary(a.decision))
     codes = ", ".join(hit.code for hit in a.decision.deciding)
     if challenge is not None:
-        ask = f"verify the consumer, then retry with challenge_id {challenge.id}"
+        ask = (
+            "verify the consumer, then send this payment again — same Idempotency-Key — "
+            f"with challenge_id {challenge.id} and the verifier's verification_token"
+        )
         raise ChallengeRequired(
             f"{ask}: {summary}",
             a.decision,

@@ -210,11 +210,12 @@ class Driver:
         rows: int | None = None,
         stale: bool = False,
         leads: bool = False,
+        conflict: ConflictKind = ConflictKind.STALE_READ,
     ) -> None:
         assert sql.target is not None, "only INSERT and UPDATE statements are deferred"
         self._fetched.clear()
         self._pending.append(
-            writes.Write(sql.text(self.dialect), sql.target, params, rows, stale, leads)
+            writes.Write(sql.text(self.dialect), sql.target, params, rows, stale, conflict, leads)
         )
 
     def defer_insert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

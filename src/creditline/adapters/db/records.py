@@ -24,7 +24,7 @@ from creditline.adapters.db.schema import (
 )
 from creditline.domain.parties import Merchant, Platform
 from creditline.service.access import Actor, Role
-from creditline.service.ports import ApiKeyRecord, AuditRecord, IdempotencyRecord
+from creditline.service.ports import ApiKeyRecord, AuditRecord, ConflictKind, IdempotencyRecord
 
 
 class DirectoryCache:
@@ -38,6 +38,10 @@ class DirectoryCache:
 _IDEMPOTENCY_GET = Sql(
     f"SELECT {columns(idempotency_record)} FROM idempotency_record WHERE scope = {{p}} "
     "AND key = {p}"
+)
+_IDEMPOTENCY_SUPERSEDE = Sql(
+    "UPDATE idempotency_record SET fingerprint = {p}, status = {p}, body = {p}, "
+    "created_at = {p}, challenge_id = {p} WHERE scope = {p} AND key = {p} AND challenge_id = {p}"
 )
 
 
@@ -64,8 +68,28 @@ class SqlIdempotencyStore:
             "status": record.status,
             "body": record.body,
             "created_at": record.created_at,
+            "challenge_id": record.challenge_id,
         }
         self._db.defer_insert(idempotency_record, [row])
+
+    def supersede(self, record: IdempotencyRecord, challenge_id: str) -> None:
+        db = self._db
+        db.defer(
+            _IDEMPOTENCY_SUPERSEDE,
+            (
+                record.fingerprint,
+                record.status,
+                record.body,
+                db.to_db(record.created_at),
+                record.challenge_id,
+                record.scope,
+                record.key,
+                challenge_id,
+            ),
+            rows=1,
+            stale=True,
+            conflict=ConflictKind.IDEMPOTENCY_KEY_TAKEN,
+        )
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
         found = self._db.one(_IDEMPOTENCY_GET, (scope, key))
@@ -79,6 +103,7 @@ class SqlIdempotencyStore:
             status=row["status"],
             body=bytes(row["body"]),
             created_at=row["created_at"],
+            challenge_id=row["challenge_id"],
         )
 
 

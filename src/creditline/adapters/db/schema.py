@@ -231,6 +231,7 @@ idempotency_record = Table(
     Column("status", Integer, nullable=False),
     Column("body", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("challenge_id", String(40), nullable=True),
     PrimaryKeyConstraint("scope", "key", name="pk_idempotency_record"),
 )
 

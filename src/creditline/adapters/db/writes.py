@@ -78,6 +78,9 @@ class Write:
     """How many rows the statement must change (None: do not check)."""
     stale: bool = False
     """Changing fewer rows means a concurrent writer won (WriteConflict), not a bug."""
+    conflict: ConflictKind = ConflictKind.STALE_READ
+    """The conflict a stale write is (a guarded update of an idempotency answer that
+    someone replaced first is IDEMPOTENCY_KEY_TAKEN: their answer is replayed)."""
     leads: bool = False
     """It takes the account's row lock: it runs first, guarded by the database."""
 
@@ -169,5 +172,5 @@ def check(write: Write, changed: int) -> None:
     if write.rows is None or changed == write.rows:
         return
     if write.stale:
-        raise WriteConflict(ConflictKind.STALE_READ)
+        raise WriteConflict(write.conflict)
     raise AssertionError(f"expected {write.rows} rows, changed {changed}: {write.sql}")

@@ -96,15 +96,23 @@ def check_answerable(
 ) -> Challenge:
     """The challenge, if it may be answered by this payment now; else `ChallengeInvalid`."""
     if challenge is None or challenge.account_id != account_id:
-        raise ChallengeInvalid(f"no challenge {challenge_id} on this account", reason="unknown")
+        raise ChallengeInvalid(
+            f"no challenge {challenge_id} on this account",
+            reason="unknown",
+            challenge_id=challenge_id,
+        )
     if challenge.status is not ChallengeStatus.PENDING:
         raise ChallengeInvalid(
-            f"challenge {challenge_id} is {challenge.status.value}; pay again for a new one",
+            f"challenge {challenge_id} is {challenge.status.value}; a new payment attempt "
+            "gets a new one",
             reason=challenge.status.value,
+            challenge_id=challenge_id,
         )
     if now >= challenge.expires_at:
         raise ChallengeInvalid(
-            f"challenge {challenge_id} expired; pay again for a new one", reason="expired"
+            f"challenge {challenge_id} expired; a new payment attempt gets a new one",
+            reason="expired",
+            challenge_id=challenge_id,
         )
     if (challenge.merchant_id, challenge.order_id, challenge.amount) != (
         merchant_id,
@@ -115,6 +123,7 @@ def check_answerable(
             f"challenge {challenge_id} was issued for another payment "
             f"(order {challenge.order_id}, {challenge.amount}); retry that payment exactly",
             reason="other_payment",
+            challenge_id=challenge_id,
         )
     return challenge
 
@@ -130,7 +139,9 @@ def answer(challenge: Challenge, *, token_valid: bool, now: datetime) -> Challen
     target = CHALLENGE_TRANSITIONS.get((challenge.status, move))
     if target is None:
         raise ChallengeInvalid(
-            f"challenge {challenge.id} is {challenge.status.value}", reason=challenge.status.value
+            f"challenge {challenge.id} is {challenge.status.value}",
+            reason=challenge.status.value,
+            challenge_id=challenge.id,
         )
     return replace(
         challenge,

@@ -150,9 +150,19 @@ def scope_of(actor: Actor) -> str:
     return f"{actor.role.value}:{owner}"
 
 
-def idempotency_key(request: Request, actor: Actor, body: BaseModel | None) -> IdempotencyKey:
-    """The request's key and a fingerprint of what it asks (operation and parsed body)."""
-    payload = {} if body is None else body.model_dump(mode="json")
+def idempotency_key(
+    request: Request,
+    actor: Actor,
+    body: BaseModel | None,
+    *,
+    answers: str | None = None,
+    answer_fields: frozenset[str] = frozenset(),
+) -> IdempotencyKey:
+    """The request's key and a fingerprint of what it asks (operation and parsed body).
+
+    `answer_fields` (a challenge's id and token) are left out of the fingerprint: the
+    retry that adds them is the same request, answering the challenge `answers`."""
+    payload = {} if body is None else body.model_dump(mode="json", exclude=set(answer_fields))
     canonical = json.dumps(
         [request.method, request.scope["path"], payload], sort_keys=True, separators=(",", ":")
     )
@@ -160,4 +170,5 @@ def idempotency_key(request: Request, actor: Actor, body: BaseModel | None) -> I
         scope=scope_of(actor),
         key=idempotency_header(request),
         fingerprint=hashlib.sha256(canonical.encode()).hexdigest(),
+        answers=answers,
     )

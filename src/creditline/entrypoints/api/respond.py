@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from creditline.domain.errors import CreditlineError
+from creditline.domain.errors import ChallengeInvalid, ChallengeRequired, CreditlineError
 from creditline.domain.risk.explain import DEFAULT_LANGUAGE
 from creditline.entrypoints.api.deps import idempotency_key, runtime_of
 from creditline.entrypoints.api.problems import (
@@ -37,6 +37,7 @@ def error_renderer(language: str, *, detail: bool = True) -> Callable[[Creditlin
         return Outcome(
             status=body["status"],
             body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+            challenge_id=_challenge_of(error),
         )
 
     return render_error
@@ -50,6 +51,17 @@ def renderer(status: int, to_model: Callable[[Any], BaseModel]) -> Callable[[obj
         return Outcome(status=status, body=to_model(result).model_dump_json().encode())
 
     return render
+
+
+def _challenge_of(error: CreditlineError) -> str | None:
+    """The challenge a refusal asks for, or refused an answer to (it may be answered
+    again under the same Idempotency-Key)."""
+    if isinstance(error, ChallengeRequired):
+        return error.challenge_id
+    if isinstance(error, ChallengeInvalid):
+        found = error.params.get("challenge_id")
+        return found if isinstance(found, str) else None
+    return None
 
 
 def _headers(outcome: Outcome) -> dict[str, str]:
@@ -70,8 +82,10 @@ def run_command(
     *,
     body: BaseModel | None,
     render: Callable[[object], Outcome],
+    answers: str | None = None,
+    answer_fields: frozenset[str] = frozenset(),
 ) -> Response:
-    key = idempotency_key(request, actor, body)
+    key = idempotency_key(request, actor, body, answers=answers, answer_fields=answer_fields)
     render_error = error_renderer(language_of(request), detail=sees_risk_detail(actor))
     outcome = runtime_of(request).bus.execute_idempotent(actor, command, key, render, render_error)
     headers = _headers(outcome)

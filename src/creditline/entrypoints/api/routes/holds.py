@@ -29,6 +29,10 @@ from creditline.service.ports import Clock
 
 router = APIRouter(prefix="/v1/holds", tags=["holds"])
 
+CHALLENGE_ANSWER = frozenset({"challenge_id", "verification_token"})
+"""What the retry of a challenged payment adds: under the same Idempotency-Key it is the
+same payment, and its answer replaces the challenge (service/bus.py)."""
+
 
 def _render(status: int, clock: Clock) -> Callable[[object], Outcome]:
     def to_model(hold: Hold) -> HoldOut:
@@ -58,7 +62,15 @@ def authorize(request: Request, body: AuthorizeIn, actor: ActorDep) -> Response:
         verification_token=body.verification_token,
     )
     clock = runtime_of(request).clock
-    return run_command(request, actor, command, body=body, render=_render(201, clock))
+    return run_command(
+        request,
+        actor,
+        command,
+        body=body,
+        render=_render(201, clock),
+        answers=body.challenge_id,
+        answer_fields=CHALLENGE_ANSWER,
+    )
 
 
 @router.get(
