@@ -5,7 +5,9 @@ account, device and IP in the velocity window; approved purchases by business da
 month in Asia/Shanghai; last place seen; known devices and cities; recent amounts; the
 run of declines) and runs the real pipeline (`evaluate`) on each payment in time order.
 A challenged payment passes if it is legitimate (the owner verifies) and is stopped if
-it is fraud. It reports, overall and per rule: how much fraud is stopped (decline or
+it is fraud (a script cannot answer the code). As in authorization, the owner's verified
+retry is an attempt of its own, and only declines — not unanswered challenges — count
+in the run of declines. It reports, overall and per rule: how much fraud is stopped (decline or
 challenge), the false-decline rate of legitimate payments, how often legitimate users
 are challenged, and each rule's precision and recall.
 """
@@ -13,9 +15,10 @@ are challenged, and each rule's precision and recall.
 from __future__ import annotations
 
 import time
+from bisect import bisect_left, bisect_right, insort
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from creditline.domain.account import AccountStatus
 from creditline.domain.money import ZERO, Money
@@ -35,6 +38,9 @@ from creditline.risk_lab.simulate import Payment
 from creditline.service.risk_features import RECENT_AMOUNTS
 
 STOPPED = (RiskAction.DECLINE, RiskAction.CHALLENGE)
+VERIFY_S = 30
+"""How long after a challenge the owner's verified retry arrives (reading and typing the
+code): the retry is an attempt of its own, as in authorization."""
 
 
 @dataclass
@@ -52,16 +58,14 @@ class MemoryFeatures:
     pipeline_ns: list[int] = field(default_factory=list)
     """How long each `evaluate` took (the pipeline alone, features given)."""
 
-    def _attempts(self, key: str, now: datetime) -> int:
+    def _attempts(self, key: str, now: datetime, window_s: int | None = None) -> int:
+        """Attempts from `window_s` (default: the velocity window) ago up to now, both
+        ends included; a verified retry still to come is not counted yet."""
         seen = self.attempts[key]
         while seen and (now - seen[0]).total_seconds() > self.window_s:
             seen.popleft()
-        return len(seen)
-
-    def _burst(self, key: str, now: datetime) -> int:
-        return sum(
-            1 for t in self.attempts[key] if (now - t).total_seconds() <= self.burst_window_s
-        )
+        since = now - timedelta(seconds=self.window_s if window_s is None else window_s)
+        return bisect_right(seen, now) - bisect_left(seen, since)
 
     def features(self, p: Payment, now: datetime) -> Features:
         day_start = business_day_start(now)
@@ -75,7 +79,7 @@ class MemoryFeatures:
             month_amount=Money(sum(month)),
             month_count=len(month),
             account_attempts=self._attempts(f"a:{p.account}", now),
-            account_burst_attempts=self._burst(f"a:{p.account}", now),
+            account_burst_attempts=self._attempts(f"a:{p.account}", now, self.burst_window_s),
             device_attempts=self._attempts(f"d:{p.device}", now),
             ip_attempts=self._attempts(f"i:{p.ip}", now),
             recent_declines=self.declines[p.account],
@@ -85,12 +89,20 @@ class MemoryFeatures:
             recent_amounts=tuple(Money(a) for _, a in bought[-RECENT_AMOUNTS:][::-1]),
         )
 
-    def update(self, p: Payment, now: datetime, location: Location, passed: bool) -> None:
+    def update(self, p: Payment, now: datetime, location: Location, action: RiskAction) -> None:
+        """What the stores would hold after this decision: its attempt (and, for a
+        legitimate challenge, the verified retry's `VERIFY_S` later), a decline, or the
+        purchase."""
+        verified = action is RiskAction.CHALLENGE and p.label == "legit"
         for key in (f"a:{p.account}", f"d:{p.device}", f"i:{p.ip}"):
-            self.attempts[key].append(now)
-        if not passed:
+            insort(self.attempts[key], now)
+            if verified:
+                insort(self.attempts[key], now + timedelta(seconds=VERIFY_S))
+        if action is RiskAction.DECLINE:
             self.declines[p.account] += 1
             return
+        if action is RiskAction.CHALLENGE and not verified:
+            return  # unanswered: an attempt, neither a decline nor a purchase
         self.declines[p.account] = 0
         self.purchases[p.account].append((now, p.amount))
         self.last_seen[p.account] = Seen(now, location)
@@ -124,10 +136,7 @@ def decide(policy: Policy, state: MemoryFeatures, p: Payment) -> RiskDecision:
     started = time.perf_counter_ns()
     decision = evaluate(context)
     state.pipeline_ns.append(time.perf_counter_ns() - started)
-    passed = decision.action not in STOPPED or (
-        decision.action is RiskAction.CHALLENGE and p.label == "legit"
-    )
-    state.update(p, now, location, passed)
+    state.update(p, now, location, decision.action)
     return decision
 
 
