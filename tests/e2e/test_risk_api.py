@@ -102,10 +102,14 @@ def test_a_merchant_gets_the_verdict_but_not_the_consumers_numbers(api: Api) -> 
 def test_a_challenge_is_answered_with_the_verifiers_token(
     api: Api, world: World, clock: FixedClock
 ) -> None:
+    """A cart of 8 orders in one second passes; a 9th payment seconds later is asked to
+    verify, and passes with the verifier's token."""
     account = open_account(api, 2_000_000)
-    assert api.post("merchant", "/v1/holds", hold_body(account, 10_000)).status_code == 201
+    for n in range(8):
+        cart = hold_body(account, 10_000, order_id=f"cart-{n}")
+        assert api.post("merchant", "/v1/holds", cart).status_code == 201
     clock.advance(timedelta(seconds=2))
-    second = hold_body(account, 20_000)
+    second = hold_body(account, 12_000)
     asked = problem(api.post("merchant", "/v1/holds", second), 402, "challenge_required")
     challenge_id = asked["challenge_id"]
     assert [r["code"] for r in asked["reasons"]] == ["velocity_burst"]
@@ -121,7 +125,7 @@ def test_a_challenge_is_answered_with_the_verifiers_token(
     )
     assert done.status_code == 201, done.text
     log = api.get("platform", f"/v1/accounts/{account}/decisions").json()["items"]
-    assert [d["action"] for d in log] == ["challenge", "challenge", "approve"]
+    assert [d["action"] for d in log] == ["challenge", "challenge"] + ["approve"] * 8
     assert (log[0]["hold_id"], log[0]["challenge_id"]) == (done.json()["id"], challenge_id)
     assert log[1]["challenge_id"] == challenge_id
     assert log[1]["hold_id"] is None

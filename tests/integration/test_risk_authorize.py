@@ -134,27 +134,29 @@ def test_a_payment_leaves_no_garbage_cycles(world: World, clock: FixedClock) -> 
     assert unreachable == 0
 
 
-def test_a_second_payment_within_seconds_is_challenged_then_verified(
+def test_a_burst_beyond_one_cart_is_challenged_then_verified(
     world: World, clock: FixedClock
 ) -> None:
+    """A cart of 8 orders at once passes; a 9th payment seconds later asks to verify."""
     account = open_account(world)
-    pay(world, account, 10_000)
+    for n in range(8):
+        pay(world, account, 10_000, order=f"cart-{n}")
     clock.advance(timedelta(seconds=3))
     with pytest.raises(ChallengeRequired) as asked:
-        pay(world, account, 20_000, order="o-2")
+        pay(world, account, 12_000, order="o-2")
     challenge_id = asked.value.challenge_id
     assert challenge_id is not None
     assert [h.code for h in asked.value.decision.deciding] == ["velocity_burst"]
     code = world.runtime.verifier.token_for(challenge_id)
     wrong = "000000" if code != "000000" else "111111"
     with pytest.raises(ChallengeInvalid):
-        pay(world, account, 20_000, order="o-2", challenge_id=challenge_id, token=wrong)
+        pay(world, account, 12_000, order="o-2", challenge_id=challenge_id, token=wrong)
     with pytest.raises(ChallengeInvalid) as other:
-        pay(world, account, 25_000, order="o-2", challenge_id=challenge_id, token=code)
+        pay(world, account, 15_000, order="o-2", challenge_id=challenge_id, token=code)
     assert other.value.params["reason"] == "other_payment"
-    assert world.account(account).locked == Money(10_000)
-    hold = pay(world, account, 20_000, order="o-2", challenge_id=challenge_id, token=code)
-    assert world.account(account).locked == Money(30_000)
+    assert world.account(account).locked == Money(80_000)
+    hold = pay(world, account, 12_000, order="o-2", challenge_id=challenge_id, token=code)
+    assert world.account(account).locked == Money(92_000)
     with world.runtime.uow_factory(write=False) as uow:
         last = uow.risk.decisions(account, None, 1).items[0]
         challenge = uow.risk.get_challenge(challenge_id)

@@ -7,9 +7,10 @@ run of declines) and runs the real pipeline (`evaluate`) on each payment in time
 A challenged payment passes if it is legitimate (the owner verifies) and is stopped if
 it is fraud (a script cannot answer the code). As in authorization, the owner's verified
 retry is an attempt of its own, and only declines — not unanswered challenges — count
-in the run of declines. It reports, overall and per rule: how much fraud is stopped (decline or
-challenge), the false-decline rate of legitimate payments, how often legitimate users
-are challenged, and each rule's precision and recall.
+in the run of declines. It reports, overall, per pattern and per rule: how much fraud is
+stopped (decline or challenge; payments and money), the false-decline rate of
+legitimate payments, how often legitimate users are challenged, and each rule's
+precision and recall.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from creditline.domain.spend import business_day_start
 from creditline.risk_lab.simulate import Payment
 from creditline.service.risk_features import RECENT_AMOUNTS
 
-STOPPED = (RiskAction.DECLINE, RiskAction.CHALLENGE)
+VELOCITY_RULES = frozenset({"velocity", "burst"})
 VERIFY_S = 30
 """How long after a challenge the owner's verified retry arrives (reading and typing the
 code): the retry is an attempt of its own, as in authorization."""
@@ -115,7 +116,7 @@ def decide(policy: Policy, state: MemoryFeatures, p: Payment) -> RiskDecision:
     location = Location(p.lat, p.lon, p.city)
     request = PaymentRequest(
         amount=Money(p.amount),
-        merchant_id="mer_sim",
+        merchant_id=p.merchant,
         at=now,
         merchant_category=p.merchant_category,
         item_categories=tuple(p.items),
@@ -152,15 +153,76 @@ class RuleScore:
 
 
 @dataclass
+class PatternScore:
+    """One pattern's payments: how many were declined or challenged, and their money."""
+
+    label: str
+    payments: int = 0
+    declined: int = 0
+    challenged: int = 0
+    fen: int = 0
+    stopped_fen: int = 0
+    velocity_declined: int = 0
+    velocity_challenged: int = 0
+    """Of its declines and challenges, those a velocity or burst hit decided."""
+    declined_by: Counter[str] = field(default_factory=Counter)
+    """The deciding reason codes of its declines…"""
+    challenged_by: Counter[str] = field(default_factory=Counter)
+    """…and of its challenges."""
+
+    @property
+    def stopped(self) -> int:
+        return self.declined + self.challenged
+
+    @property
+    def stopped_rate(self) -> float:
+        return self.stopped / self.payments if self.payments else 0.0
+
+    @property
+    def stopped_money_rate(self) -> float:
+        return self.stopped_fen / self.fen if self.fen else 0.0
+
+    @property
+    def declined_rate(self) -> float:
+        return self.declined / self.payments if self.payments else 0.0
+
+    @property
+    def challenged_rate(self) -> float:
+        return self.challenged / self.payments if self.payments else 0.0
+
+    def share(self, count: int) -> float:
+        return count / self.payments if self.payments else 0.0
+
+    def count(self, p: Payment, decision: RiskDecision, *, velocity: bool) -> None:
+        declined = decision.action is RiskAction.DECLINE
+        challenged = decision.action is RiskAction.CHALLENGE
+        self.payments += 1
+        self.fen += p.amount
+        if not (declined or challenged):
+            return
+        self.declined += declined
+        self.challenged += challenged
+        self.stopped_fen += p.amount
+        self.velocity_declined += declined and velocity
+        self.velocity_challenged += challenged and velocity
+        codes = self.declined_by if declined else self.challenged_by
+        codes.update({hit.code for hit in decision.deciding})
+
+
+@dataclass
 class Result:
     policy_version: str
     fraud: int = 0
     fraud_stopped: int = 0
+    fraud_fen: int = 0
+    fraud_stopped_fen: int = 0
     legit: int = 0
     legit_declined: int = 0
     legit_challenged: int = 0
-    by_pattern: dict[str, list[int]] = field(default_factory=dict)
-    """pattern → [payments, stopped]"""
+    legit_velocity_declined: int = 0
+    legit_velocity_challenged: int = 0
+    """Legitimate payments refused by a velocity or burst hit among the deciding ones."""
+    by_pattern: dict[str, PatternScore] = field(default_factory=dict)
     by_rule: dict[str, RuleScore] = field(default_factory=lambda: defaultdict(RuleScore))
     pipeline_ns: list[int] = field(default_factory=list)
 
@@ -173,12 +235,49 @@ class Result:
         return self.fraud_stopped / self.fraud if self.fraud else 0.0
 
     @property
+    def money_recall(self) -> float:
+        return self.fraud_stopped_fen / self.fraud_fen if self.fraud_fen else 0.0
+
+    @property
     def false_decline_rate(self) -> float:
         return self.legit_declined / self.legit if self.legit else 0.0
 
     @property
     def challenge_rate(self) -> float:
         return self.legit_challenged / self.legit if self.legit else 0.0
+
+    @property
+    def velocity_decline_rate(self) -> float:
+        return self.legit_velocity_declined / self.legit if self.legit else 0.0
+
+    @property
+    def velocity_challenge_rate(self) -> float:
+        return self.legit_velocity_challenged / self.legit if self.legit else 0.0
+
+    def count(self, p: Payment, decision: RiskDecision) -> None:
+        """Score one decided payment: overall, in its pattern, and per reason code."""
+        declined = decision.action is RiskAction.DECLINE
+        challenged = decision.action is RiskAction.CHALLENGE
+        velocity = any(hit.rule in VELOCITY_RULES for hit in decision.deciding)
+        fraud = p.label == "fraud"
+        self.by_pattern.setdefault(p.pattern, PatternScore(p.label)).count(
+            p, decision, velocity=velocity
+        )
+        if fraud:
+            self.fraud += 1
+            self.fraud_stopped += declined or challenged
+            self.fraud_fen += p.amount
+            self.fraud_stopped_fen += p.amount if declined or challenged else 0
+        else:
+            self.legit += 1
+            self.legit_declined += declined
+            self.legit_challenged += challenged
+            self.legit_velocity_declined += declined and velocity
+            self.legit_velocity_challenged += challenged and velocity
+        for code in {hit.code for hit in decision.enforced}:
+            score = self.by_rule[code]
+            score.fraud += fraud
+            score.legit += not fraud
 
     def score(self, code: str) -> RuleScore:
         return self.by_rule.get(code) or RuleScore()
@@ -191,22 +290,6 @@ def backtest(policy: Policy, traffic: list[Payment]) -> Result:
     state = MemoryFeatures(policy.velocity_window_s, policy.burst_window_s)
     result = Result(policy.version)
     for p in traffic:
-        decision = decide(policy, state, p)
-        stopped = decision.action in STOPPED
-        fraud = p.label == "fraud"
-        pattern = result.by_pattern.setdefault(p.pattern, [0, 0])
-        pattern[0] += 1
-        pattern[1] += stopped
-        if fraud:
-            result.fraud += 1
-            result.fraud_stopped += stopped
-        else:
-            result.legit += 1
-            result.legit_declined += decision.action is RiskAction.DECLINE
-            result.legit_challenged += decision.action is RiskAction.CHALLENGE
-        for code in {hit.code for hit in decision.enforced}:
-            score = result.by_rule[code]
-            score.fraud += fraud
-            score.legit += not fraud
+        result.count(p, decide(policy, state, p))
     result.pipeline_ns = state.pipeline_ns
     return result

@@ -2,8 +2,10 @@
 
 Legitimate users live in a home city, shop on one or two devices from their own network,
 a few times a day at amounts around their own median, now and then travelling by train
-or plane (plausible speeds) and now and then buying gift cards in small amounts. Four
-fraud patterns are injected on top:
+or plane (plausible speeds) and now and then buying gift cards in small amounts. On top
+of that everyday shopping (pattern `none`) come the legitimate bursts of `bursts.py` —
+multi-order baskets (many on Singles' Day), households on one home network, new phones,
+split orders — and four fraud patterns:
 
 - `cash_out`: a user turns the line into cash — gift cards, gold or top-ups for most of
   the limit, often on a young account;
@@ -17,32 +19,30 @@ The same seed gives the same file, byte for byte.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import math
 import random
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 
-CITIES = {
-    "Beijing": (39.9042, 116.4074),
-    "Shanghai": (31.2304, 121.4737),
-    "Guangzhou": (23.1291, 113.2644),
-    "Shenzhen": (22.5431, 114.0579),
-    "Chengdu": (30.5728, 104.0668),
-    "Hangzhou": (30.2741, 120.1551),
-    "Wuhan": (30.5928, 114.3055),
-    "Xi'an": (34.3416, 108.9398),
-    "Nanjing": (32.0603, 118.7969),
-    "Harbin": (45.8038, 126.5350),
-}
-EVERYDAY = ("apparel", "groceries", "electronics", "books", "home", "beauty", "food_delivery")
-CASH_OUT = ("gift_card", "gold", "top_up")
-TIERS = (("new", 0.25), ("standard", 0.6), ("premium", 0.15))
-LIMIT_BY_TIER = {"new": 300_000, "standard": 1_000_000, "premium": 3_000_000}
-MEDIAN_BY_TIER = {"new": 6_000, "standard": 15_000, "premium": 30_000}
-"""Typical purchase (fen) by tier; each user's own median scatters around it."""
-START = datetime(2026, 10, 1, tzinfo=UTC)
+from creditline.risk_lab import bursts
+from creditline.risk_lab.traffic import (
+    CASH_OUT,
+    CITIES,
+    EVERYDAY,
+    LIMIT_BY_TIER,
+    MEDIAN_BY_TIER,
+    START,
+    TIERS,
+    Payment,
+    User,
+    festival_midnights,
+    from_jsonl,
+    to_jsonl,
+)
+
+__all__ = ["Payment", "Scenario", "from_jsonl", "simulate", "to_jsonl"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +54,23 @@ class Scenario:
     takeovers: int = 30
     velocity_scripts: int = 20
     card_testing_runs: int = 5
+    festival_basket_share: float = 0.5
+    """Users who pay a basket on a festival day (Singles' Day is in the default days)."""
+    basket_daily_rate: float = 0.01
+    """Chance that a user pays a basket on an ordinary day."""
+    basket_gap_mean_s: float = bursts.BASKET_GAP_MEAN_S
+    """Mean time between a basket's orders: how fast the platform sends them."""
+    household_share: float = 0.2
+    """Users living in a household of 2–4 on one home network."""
+    new_phone_share: float = 0.03
+    split_order_share: float = 0.02
 
     def scaled(self, *, seed: int, users: int, days: int) -> Scenario:
-        """The same mix of fraud for another number of users."""
+        """The same mix of fraud, and the same shares of legitimate bursts, for another
+        number of users."""
         scale = users / self.users
-        return Scenario(
+        return dataclasses.replace(
+            self,
             seed=seed,
             users=users,
             days=days,
@@ -67,61 +79,6 @@ class Scenario:
             velocity_scripts=max(1, round(self.velocity_scripts * scale)),
             card_testing_runs=max(1, round(self.card_testing_runs * scale)),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Payment:
-    at: str
-    account: str
-    tier: str
-    real_name: bool
-    opened_at: str
-    limit: int
-    amount: int
-    merchant_category: str
-    items: list[str]
-    device: str
-    ip: str
-    lat: float
-    lon: float
-    city: str
-    label: str
-    """legit or fraud"""
-    pattern: str
-    """none, cash_out, takeover, velocity or card_testing"""
-
-
-@dataclass
-class User:
-    id: str
-    tier: str
-    opened_at: datetime
-    city: str
-    devices: list[str]
-    ip: str
-    median: int
-
-    def payment(self, at: datetime, amount: int, category: str, **extra: object) -> Payment:
-        """A payment on this account; `extra` overrides any field (device, city, label…)."""
-        fields: dict[str, object] = {
-            "at": at.isoformat(),
-            "account": self.id,
-            "tier": self.tier,
-            "real_name": True,
-            "opened_at": self.opened_at.isoformat(),
-            "limit": LIMIT_BY_TIER[self.tier],
-            "amount": max(100, amount),
-            "merchant_category": category,
-            "items": [category],
-            "device": self.devices[0],
-            "ip": self.ip,
-            "city": self.city,
-            "label": "legit",
-            "pattern": "none",
-            **extra,
-        }
-        fields["lat"], fields["lon"] = CITIES[str(fields["city"])]
-        return Payment(**fields)  # type: ignore[arg-type]
 
 
 def _users(rng: random.Random, scenario: Scenario) -> list[User]:
@@ -151,6 +108,7 @@ def _legit(rng: random.Random, user: User, scenario: Scenario) -> Iterator[Payme
             city = rng.choice(list(CITIES))
         elif city != user.city and rng.random() < 0.3:
             city = user.city
+        user.itinerary.append(city)
         for _ in range(rng.choices([0, 1, 2, 3], [0.45, 0.35, 0.15, 0.05])[0]):
             at = START + timedelta(days=day, hours=rng.uniform(8, 23))
             amount = int(user.median * rng.lognormvariate(0, 0.5))
@@ -232,6 +190,9 @@ def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
 def simulate(scenario: Scenario) -> list[Payment]:
     rng = random.Random(scenario.seed)  # noqa: S311 - a seeded simulation, not secrets
     users = _users(rng, scenario)
+    households = bursts.form_households(
+        bursts.stream(scenario.seed, "household"), users, scenario.household_share
+    )
     traffic: list[Payment] = []
     for user in users:
         traffic += _legit(rng, user, scenario)
@@ -243,13 +204,33 @@ def simulate(scenario: Scenario) -> list[Payment]:
         traffic += _velocity(rng, user, scenario)
     for run in range(scenario.card_testing_runs):
         traffic += _card_testing(rng, users, run, scenario)
+    traffic += _bursts(scenario, users, households)
     traffic.sort(key=lambda p: (p.at, p.account))
     return traffic
 
 
-def to_jsonl(traffic: list[Payment]) -> str:
-    return "".join(json.dumps(asdict(p), ensure_ascii=False) + "\n" for p in traffic)
-
-
-def from_jsonl(text: str) -> list[Payment]:
-    return [Payment(**json.loads(line)) for line in text.splitlines() if line.strip()]
+def _bursts(scenario: Scenario, users: list[User], households: list[list[User]]) -> list[Payment]:
+    """The legitimate bursts, each pattern from its own random stream."""
+    seed, days = scenario.seed, scenario.days
+    festivals = festival_midnights(START, days)
+    return [
+        *bursts.baskets(
+            bursts.stream(seed, "basket"),
+            users,
+            START,
+            days,
+            festivals,
+            festival_share=scenario.festival_basket_share,
+            daily_rate=scenario.basket_daily_rate,
+            gap_mean_s=scenario.basket_gap_mean_s,
+        ),
+        *bursts.household_evenings(
+            bursts.stream(seed, "household_evening"), households, START, days, festivals
+        ),
+        *bursts.new_phones(
+            bursts.stream(seed, "new_phone"), users, START, days, scenario.new_phone_share
+        ),
+        *bursts.split_orders(
+            bursts.stream(seed, "split_order"), users, START, days, scenario.split_order_share
+        ),
+    ]

@@ -128,10 +128,37 @@ CATALOGUE: Mapping[str, Mapping[str, Text]] = {
     },
     "velocity_burst": {
         "en": Text(
-            "{attempts} payment attempts within {window_s} seconds.",
+            "{attempts} payment attempts within {window_s} seconds; more than {limit} in a "
+            "row are confirmed with a code.",
             "Confirm it is you with the verification code.",
         ),
-        "zh-CN": Text("{window_s}秒内发起了{attempts}次支付。", "请通过验证码确认是本人操作。"),
+        "zh-CN": Text(
+            "{window_s}秒内发起了{attempts}次支付，连续超过{limit}次需验证。",
+            "请通过验证码确认是本人操作。",
+        ),
+    },
+    "velocity_sustained": {
+        "en": Text(
+            "{attempts} payment attempts in {window_s} seconds, not all at one checkout; "
+            "more than {limit} are confirmed with a code.",
+            "Confirm it is you with the verification code.",
+        ),
+        "zh-CN": Text(
+            "{window_s}秒内发起了{attempts}次支付（并非同一次结算），超过{limit}次需验证。",
+            "请通过验证码确认是本人操作。",
+        ),
+    },
+    "velocity_new_device": {
+        "en": Text(
+            "{attempts} payment attempts in {window_s} seconds from a device you have not "
+            "paid with before; more than {limit} are confirmed with a code.",
+            "Confirm it is you with the verification code.",
+        ),
+        "zh-CN": Text(
+            "您未曾用此设备支付，该设备{window_s}秒内已有{attempts}次支付尝试，"
+            "超过{limit}次需验证。",
+            "请通过验证码确认是本人操作。",
+        ),
     },
     "velocity_device": {
         "en": Text(

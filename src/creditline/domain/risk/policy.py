@@ -50,6 +50,14 @@ class Policy:
     burst_window_s: int
     burst_attempts_max: int
     """More attempts than this within `burst_window_s` seconds: a script, or a verify."""
+    sustained_attempts_max: int | None
+    """More attempts than this within `velocity_window_s`, not all of them within
+    `burst_window_s` (several checkouts, not one cart paid as several orders): verify.
+    None (the key absent): not checked."""
+    new_device_attempts_max: int | None
+    """From a device the account has never paid with: more attempts than this on the
+    device within `velocity_window_s` (one device across many accounts): verify. None
+    (the key absent): not checked."""
     travel_speed_kmh_max: float
     anomaly_history_min: int
     anomaly_robust_z_max: Fraction
@@ -90,12 +98,17 @@ def _strings(where: str, value: Any) -> frozenset[str]:
     return frozenset(value)
 
 
-def _table(where: str, value: Any, keys: set[str]) -> Mapping[str, Any]:
+def _table(
+    where: str, value: Any, keys: set[str], optional: frozenset[str] = frozenset()
+) -> Mapping[str, Any]:
+    """A table with exactly `keys`, and perhaps some of `optional` (settings added later,
+    whose absence keeps the behaviour of the policies written before them)."""
     if not isinstance(value, dict):
         raise PolicyError(f"{where}: expected a table, got {value!r}")
-    unknown = sorted(set(value) - keys)
+    allowed = keys | optional
+    unknown = sorted(set(value) - allowed)
     if unknown:
-        raise PolicyError(f"{where}.{unknown[0]}: unknown key (expected one of {sorted(keys)})")
+        raise PolicyError(f"{where}.{unknown[0]}: unknown key (expected one of {sorted(allowed)})")
     missing = sorted(keys - set(value))
     if missing:
         raise PolicyError(f"{where}.{missing[0]}: missing")
@@ -110,6 +123,15 @@ TIER_KEYS = {
     "month_count_max",
     "cash_out_share_max",
 }
+VELOCITY_KEYS = {
+    "window_s",
+    "account_attempts_max",
+    "device_attempts_max",
+    "ip_attempts_max",
+    "burst_window_s",
+    "burst_attempts_max",
+}
+VELOCITY_OPTIONAL = frozenset({"sustained_attempts_max", "new_device_attempts_max"})
 SECTIONS = {
     "tiers",
     "velocity",
@@ -147,17 +169,8 @@ def parse_policy(text: str, rules: frozenset[str]) -> Policy:
     tiers_raw = doc["tiers"]
     if not isinstance(tiers_raw, dict) or not tiers_raw:
         raise PolicyError("tiers: expected at least one tier table")
-    velocity = _table(
-        "velocity",
-        doc["velocity"],
-        {
-            "window_s",
-            "account_attempts_max",
-            "device_attempts_max",
-            "ip_attempts_max",
-            "burst_window_s",
-            "burst_attempts_max",
-        },
+    velocity, finer = _velocity(
+        _table("velocity", doc["velocity"], VELOCITY_KEYS, VELOCITY_OPTIONAL)
     )
     travel = _table("travel", doc["travel"], {"speed_kmh_max"})
     anomaly = _table("anomaly", doc["anomaly"], {"history_min", "robust_z_max"})
@@ -172,16 +185,14 @@ def parse_policy(text: str, rules: frozenset[str]) -> Policy:
     return Policy(
         version=hashlib.sha256(text.encode()).hexdigest()[:VERSION_HEX_DIGITS],
         tiers={name: _tier(f"tiers.{name}", value) for name, value in tiers_raw.items()},
-        velocity_window_s=_int("velocity.window_s", velocity["window_s"], 1),
-        account_attempts_max=_int(
-            "velocity.account_attempts_max", velocity["account_attempts_max"], 1
-        ),
-        device_attempts_max=_int(
-            "velocity.device_attempts_max", velocity["device_attempts_max"], 1
-        ),
-        ip_attempts_max=_int("velocity.ip_attempts_max", velocity["ip_attempts_max"], 1),
-        burst_window_s=_int("velocity.burst_window_s", velocity["burst_window_s"], 1),
-        burst_attempts_max=_int("velocity.burst_attempts_max", velocity["burst_attempts_max"], 1),
+        velocity_window_s=velocity["window_s"],
+        account_attempts_max=velocity["account_attempts_max"],
+        device_attempts_max=velocity["device_attempts_max"],
+        ip_attempts_max=velocity["ip_attempts_max"],
+        burst_window_s=velocity["burst_window_s"],
+        burst_attempts_max=velocity["burst_attempts_max"],
+        sustained_attempts_max=finer["sustained_attempts_max"],
+        new_device_attempts_max=finer["new_device_attempts_max"],
         travel_speed_kmh_max=_float("travel.speed_kmh_max", travel["speed_kmh_max"], 1),
         anomaly_history_min=_int("anomaly.history_min", anomaly["history_min"], 3),
         anomaly_robust_z_max=_exact("anomaly.robust_z_max", anomaly["robust_z_max"], 1),
@@ -197,6 +208,33 @@ def parse_policy(text: str, rules: frozenset[str]) -> Policy:
         actions=_actions(doc["actions"], rules),
         shadow=_known_rules("shadow.rules", _strings("shadow.rules", shadow["rules"]), rules),
     )
+
+
+def _at_most(where: str, value: int, bound_key: str, bound: int) -> int:
+    if value > bound:
+        raise PolicyError(f"{where}: expected at most velocity.{bound_key} ({bound}), got {value}")
+    return value
+
+
+def _velocity(raw: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, int | None]]:
+    """The velocity settings (required, optional), checked one by one and against each
+    other: the burst is counted among the window's attempts, and a finer threshold above
+    the one that declines would never be reached (the stores read one attempt past the
+    largest threshold)."""
+    found = {key: _int(f"velocity.{key}", raw[key], 1) for key in sorted(VELOCITY_KEYS)}
+    extra = {
+        key: _int(f"velocity.{key}", raw[key], 1) if key in raw else None
+        for key in sorted(VELOCITY_OPTIONAL)
+    }
+    _at_most("velocity.burst_window_s", found["burst_window_s"], "window_s", found["window_s"])
+    for key, bound in (
+        ("sustained_attempts_max", "account_attempts_max"),
+        ("new_device_attempts_max", "device_attempts_max"),
+    ):
+        value = extra[key]
+        if value is not None:
+            _at_most(f"velocity.{key}", value, bound, found[bound])
+    return found, extra
 
 
 def _actions(raw: Any, rules: frozenset[str]) -> Mapping[str, RiskAction]:

@@ -118,13 +118,17 @@ def period_limits(ctx: RiskContext) -> list[RuleHit]:
 
 
 def velocity(ctx: RiskContext) -> list[RuleHit]:
-    p, f = ctx.policy, ctx.features
+    """Attempts per account, device and IP within the velocity window: more than people
+    make (a household on one network, a family tablet) are declined. A device the
+    account has never paid with, busy with other attempts — one device across many
+    accounts, as card testing goes — is asked to verify well before that."""
+    p, f, r = ctx.policy, ctx.features, ctx.request
     checks = [
         ("velocity_account", f.account_attempts, p.account_attempts_max, True),
-        ("velocity_device", f.device_attempts, p.device_attempts_max, ctx.request.device_id),
-        ("velocity_ip", f.ip_attempts, p.ip_attempts_max, ctx.request.ip),
+        ("velocity_device", f.device_attempts, p.device_attempts_max, r.device_id),
+        ("velocity_ip", f.ip_attempts, p.ip_attempts_max, r.ip),
     ]
-    return [
+    hits = [
         _hit(
             ctx,
             "velocity",
@@ -137,23 +141,58 @@ def velocity(ctx: RiskContext) -> list[RuleHit]:
         for code, seen, limit, keyed in checks
         if keyed and seen + 1 > limit
     ]
+    new_device = r.device_id is not None and r.device_id not in f.known_devices
+    limit = p.new_device_attempts_max
+    if limit is not None and new_device and limit < f.device_attempts + 1 <= p.device_attempts_max:
+        hits.append(
+            _hit(
+                ctx,
+                "velocity",
+                "velocity_new_device",
+                RiskAction.CHALLENGE,
+                attempts=f.device_attempts + 1,
+                limit=limit,
+                window_s=p.velocity_window_s,
+            )
+        )
+    return hits
 
 
 def burst(ctx: RiskContext) -> list[RuleHit]:
-    """Attempts seconds apart on one account: scripts do that, people rarely (verify)."""
-    p, seen = ctx.policy, ctx.features.account_burst_attempts
-    if seen + 1 <= p.burst_attempts_max:
-        return []
-    return [
-        _hit(
-            ctx,
-            "burst",
-            "velocity_burst",
-            RiskAction.CHALLENGE,
-            attempts=seen + 1,
-            window_s=p.burst_window_s,
+    """Attempts seconds apart on one account. One checkout may be several orders in a row
+    (a cart split into one order per shop): up to `burst_attempts_max` within
+    `burst_window_s` pass. More than that, or attempts that keep coming — more than
+    `sustained_attempts_max` within the velocity window, not all of them one burst —
+    is a script, or a person to verify."""
+    p, f = ctx.policy, ctx.features
+    hits = []
+    if f.account_burst_attempts + 1 > p.burst_attempts_max:
+        hits.append(
+            _hit(
+                ctx,
+                "burst",
+                "velocity_burst",
+                RiskAction.CHALLENGE,
+                attempts=f.account_burst_attempts + 1,
+                limit=p.burst_attempts_max,
+                window_s=p.burst_window_s,
+            )
         )
-    ]
+    limit = p.sustained_attempts_max
+    spread = f.account_attempts > f.account_burst_attempts  # some before the burst window
+    if limit is not None and spread and f.account_attempts + 1 > limit:
+        hits.append(
+            _hit(
+                ctx,
+                "burst",
+                "velocity_sustained",
+                RiskAction.CHALLENGE,
+                attempts=f.account_attempts + 1,
+                limit=limit,
+                window_s=p.velocity_window_s,
+            )
+        )
+    return hits
 
 
 def distance_km(a: Location, b: Location) -> float:
