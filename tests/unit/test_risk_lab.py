@@ -292,3 +292,28 @@ def test_the_sweep_summarises_every_figure_across_seeds_and_sizes() -> None:
     assert old.version in lines[2]
     one = figures(backtest(load_policy(), simulate(Scenario().scaled(seed=1, users=60, days=8))))
     assert list(one)[:2] == ["fraud stopped (decline or challenge)", "fraud money stopped"]
+
+
+def test_the_command_line_sweeps_and_shows_the_velocity_settings(tmp_path: Path) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from creditline.entrypoints.cli import app  # noqa: PLC0415
+
+    runner = CliRunner()
+    args = ["risk", "sweep", "--seeds", "1,2", "--users", "40", "--days", "8"]
+    done = runner.invoke(app, [*args, "--compare", str(OLD_POLICY), "--basket-gap-s", "1.0"])
+    assert done.exit_code == 0, done.output
+    assert "2 runs: seeds 1, 2 × users 40;" in done.output
+    assert "basket challenged for velocity" in done.output
+    assert "f93257cfa557c515" in done.output
+    bad = runner.invoke(app, ["risk", "sweep", "--seeds", "1,x"])
+    assert bad.exit_code == 2
+    assert "--seeds '1,x': expected whole numbers" in bad.output
+    shown = runner.invoke(app, ["risk", "policy"])
+    assert "declined past 20 attempts in 60 s per account, 20 per device, 30 per IP" in (
+        shown.output
+    )
+    assert "verified past 3 attempts in 60 s on a device new to the account" in shown.output
+    old = runner.invoke(app, ["risk", "policy", str(OLD_POLICY)])
+    assert "verified past 1 attempts within 10 s" in old.output
+    assert "new to the account" not in old.output

@@ -13,7 +13,7 @@ from creditline.adapters.verifier import LocalVerifier
 from creditline.domain.money import Money
 from creditline.domain.risk.explain import choose_language
 from creditline.domain.risk.inputs import Location
-from creditline.domain.risk.policy import PolicyError
+from creditline.domain.risk.policy import Policy, PolicyError
 from creditline.entrypoints.cli_common import (
     cli_operator,
     err,
@@ -54,8 +54,29 @@ def policy(
             str(limits.month_count_max),
         )
     out.print(table)
+    for line in _velocity_lines(loaded):
+        out.print(line, highlight=False)
     shadow = ", ".join(sorted(loaded.shadow)) or "none"
     out.print(f"shadow rules: {shadow}", highlight=False)
+
+
+def _velocity_lines(p: Policy) -> list[str]:
+    window = p.velocity_window_s
+    lines = [
+        f"declined past {p.account_attempts_max} attempts in {window} s per account, "
+        f"{p.device_attempts_max} per device, {p.ip_attempts_max} per IP",
+        f"verified past {p.burst_attempts_max} attempts within {p.burst_window_s} s",
+    ]
+    if p.sustained_attempts_max is not None:
+        lines.append(
+            f"verified past {p.sustained_attempts_max} attempts in {window} s, not all in one burst"
+        )
+    if p.new_device_attempts_max is not None:
+        lines.append(
+            f"verified past {p.new_device_attempts_max} attempts in {window} s on a device "
+            "new to the account"
+        )
+    return lines
 
 
 @risk_app.command("backtest")
