@@ -5,6 +5,7 @@ id — a table that does not fit becomes one block per row."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,15 @@ import typer
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
-from creditline.entrypoints import cli_common
+from creditline.bootstrap import bootstrap
+from creditline.config import Settings
+from creditline.domain.errors import CreditlineError
+from creditline.domain.money import Money
 from creditline.entrypoints.cli import app
+from creditline.entrypoints.cli import common as cli_common
+from creditline.entrypoints.demo import MERCHANT_ID, PLATFORM_ID
+from creditline.service import commands
+from creditline.service.access import Actor, Role
 from tests.e2e.test_cli import invoke
 
 WIDTH = 80
@@ -66,7 +74,29 @@ def test_tables_keep_headers_and_ids_whole(tmp_path: Path, monkeypatch: pytest.M
     code, demo = invoke(runner, "demo")
     assert code == 0
     assert "clk_demo_consumer_alice" in demo
-    for output in (demo, invoke(runner, "events", "dead-letters")[1]):
+    rt = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'w.db'}"))
+    try:
+        merchant = Actor(
+            key_id="-", role=Role.MERCHANT, platform_id=PLATFORM_ID, merchant_id=MERCHANT_ID
+        )
+        for order, fen in (("w-1", 9_900), ("w-2", 900_000)):
+            with suppress(CreditlineError):  # a decline is logged too
+                rt.bus.execute(
+                    merchant,
+                    commands.Authorize(
+                        account_id="acct_demobob", order_id=order, amount=Money(fen)
+                    ),
+                )
+    finally:
+        rt.close()
+    outputs = [
+        demo,
+        invoke(runner, "events", "dead-letters")[1],
+        invoke(runner, "risk", "policy")[1],
+        invoke(runner, "risk", "decisions", "acct_demobob")[1],
+    ]
+    assert "per_transaction_limit" in outputs[-1]
+    for output in outputs:
         assert "…" not in output, output
         assert all(cell_len(line) <= WIDTH for line in output.splitlines()), output
 

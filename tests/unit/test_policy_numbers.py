@@ -22,7 +22,7 @@ from creditline.domain.risk.rules import RULE_NAMES
     ],
 )
 def test_infinite_or_undefined_numbers_are_refused(setting: str, where: str, value: str) -> None:
-    name = setting.split(" = ")[0]
+    name = setting.split(" = ", maxsplit=1)[0]
     text = default_policy_text().replace(setting, f"{name} = {value}", 1)
     with pytest.raises(PolicyError, match=where):
         parse_policy(text, RULE_NAMES)

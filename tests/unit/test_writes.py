@@ -16,8 +16,8 @@ from creditline.adapters.db.writes import (
 from creditline.service.ports import ConflictKind, WriteConflict
 
 
-def w(sql: str, **flags: bool) -> Write:
-    return Write(sql, Target.of(sql), (1,), rows=1, **flags)
+def w(sql: str, *, leads: bool = False, stale: bool = False) -> Write:
+    return Write(sql, Target.of(sql), (1,), rows=1, stale=stale, leads=leads)
 
 
 ACCOUNT = w("UPDATE credit_account SET x = %s", leads=True, stale=True)

@@ -36,7 +36,7 @@ from creditline.bench.verify_baseline import run_baseline
 from creditline.bench.verify_data import account_id, accounts_for, fill, loaded_holds
 from creditline.bootstrap import Runtime, bootstrap
 from creditline.config import Settings
-from creditline.entrypoints.cli_common import fail, out, redacted, runtime
+from creditline.entrypoints.cli.common import fail, out, redacted, runtime
 from creditline.service.verify import VerifyReport, verify
 
 HOLDS_DEFAULT = 1_000_000

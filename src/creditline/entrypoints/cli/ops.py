@@ -1,4 +1,4 @@
-"""CLI commands for the order lifecycle: workers, reconciliation, dead letters, platforms.
+"""CLI commands for the order lifecycle: workers, reconciliation, events, dead letters.
 
 creditline worker events           apply order events from NATS (and reconcile)
 creditline worker webhooks         deliver notifications to platforms' webhooks
@@ -6,14 +6,13 @@ creditline holds reconcile         ask order systems about old pending holds, on
 creditline events publish FILE     send order events (JSON lines) through NATS
 creditline events dead-letters     list what could not be applied or delivered
 creditline events replay ID        apply a dead-lettered order event again (audited)
-creditline admin set-platform      webhook URL and secret, order-status URL
-creditline admin set-merchant-trusted
+
+(A platform's webhook and order-status URLs are set with `creditline admin`.)
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from pathlib import Path
@@ -22,8 +21,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from creditline.entrypoints.cli_common import cli_operator, fail, out, runtime, show_rows
-from creditline.service import directory
+from creditline.entrypoints.cli.common import cli_operator, fail, out, runtime, show_rows
 
 worker_app = typer.Typer(help="Long-running workers (stop with Ctrl-C or SIGTERM).")
 events_app = typer.Typer(help="Order events through the broker, and dead letters.")
@@ -211,49 +209,3 @@ def replay(
     out.print(f"{letter_id}: {verdict}: {result.status} ({result.outcome}) {result.detail}")
     if not outcome.resolved:
         raise typer.Exit(1)
-
-
-def set_platform(
-    platform_id: str,
-    webhook_url: Annotated[
-        str | None, typer.Option(help="Where notifications are POSTed; '' removes it")
-    ] = None,
-    order_status_url: Annotated[
-        str | None, typer.Option(help="The order system reconciliation asks; '' removes it")
-    ] = None,
-    rotate_secret: Annotated[bool, typer.Option(help="Issue a new webhook secret")] = False,
-) -> None:
-    """Configure a platform's webhook and order-status URLs (a new secret is shown once)."""
-    with runtime() as rt, rt.uow_factory(write=True) as uow:
-        change = directory.configure_platform(
-            uow,
-            platform_id,
-            webhook_url=webhook_url,
-            order_status_url=order_status_url,
-            rotate_secret=rotate_secret,
-        )
-        uow.commit()
-    platform = change.platform
-    out.print(
-        json.dumps(
-            {
-                "platform": platform.id,
-                "webhook_url": platform.webhook_url,
-                "order_status_url": platform.order_status_url,
-            }
-        ),
-        highlight=False,
-    )
-    if change.webhook_secret is not None:
-        out.print(f"webhook secret {change.webhook_secret}  (shown once; store it now)")
-
-
-def set_merchant_trusted(
-    merchant_id: str,
-    trusted: Annotated[bool, typer.Option("--trusted/--untrusted")] = True,
-) -> None:
-    """Mark a merchant trusted: its releases go first when the release queue is long."""
-    with runtime() as rt, rt.uow_factory(write=True) as uow:
-        merchant = directory.set_merchant_trusted(uow, merchant_id, trusted=trusted)
-        uow.commit()
-    out.print(f"merchant {merchant.id} {'trusted' if merchant.trusted else 'not trusted'}")

@@ -6,22 +6,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from creditline.adapters.risk_policy import load_policy
 from creditline.adapters.verifier import LocalVerifier
-from creditline.domain.money import Money
+from creditline.domain.limits import AMOUNT_MAX
+from creditline.domain.money import ZERO, Money
 from creditline.domain.risk.explain import choose_language
 from creditline.domain.risk.inputs import Location
 from creditline.domain.risk.policy import Policy, PolicyError
-from creditline.entrypoints.cli_common import (
+from creditline.entrypoints.cli.common import (
     cli_operator,
     err,
     fail,
     load_settings,
     out,
-    redacted,
     runtime,
+    show_rows,
 )
 from creditline.risk_lab.bursts import BASKET_GAP_MEAN_S
 from creditline.service.commands import ExplainPayment, Signals
@@ -43,9 +43,8 @@ def policy(
     except PolicyError as error:
         raise fail(f"invalid policy: {error}") from None
     out.print(f"policy {file or 'default'} ok · version {loaded.version}", highlight=False)
-    table = Table("tier", "per payment", "per day", "payments/day", "per month", "payments/month")
-    for name, limits in loaded.tiers.items():
-        table.add_row(
+    rows = [
+        (
             name,
             limits.per_transaction_max.format(),
             limits.day_amount_max.format(),
@@ -53,7 +52,9 @@ def policy(
             limits.month_amount_max.format(),
             str(limits.month_count_max),
         )
-    out.print(table)
+        for name, limits in loaded.tiers.items()
+    ]
+    show_rows(("tier", "max payment", "per day", "count/day", "per month", "count/month"), rows)
     for line in _velocity_lines(loaded):
         out.print(line, highlight=False)
     shadow = ", ".join(sorted(loaded.shadow)) or "none"
@@ -208,8 +209,8 @@ def explain_command(
         money = Money.from_yuan(amount)
     except (ValueError, ArithmeticError):
         raise fail(f"--amount {amount!r} is not an amount in yuan (e.g. 6200.00)") from None
-    if not money.is_positive():
-        raise fail("--amount must be more than ¥0.00")
+    if not ZERO < money <= AMOUNT_MAX:
+        raise fail(f"--amount must be more than ¥0.00 and at most {AMOUNT_MAX}")
     if (lat is None) != (lon is None):
         raise fail("give --lat and --lon together")
     language = choose_language(lang)
@@ -251,9 +252,8 @@ def decisions_command(
 
     with runtime() as rt, rt.uow_factory(write=False) as uow:
         page = account_decisions(uow, rt.bus.context(cli_operator()), account_id, None, limit)
-    table = Table("at", "action", "amount", "codes", "order", "hold", "µs", "policy")
-    for d in page.items:
-        table.add_row(
+    rows = [
+        (
             d.at.isoformat(timespec="seconds"),
             d.action.value,
             d.amount.format(),
@@ -263,7 +263,11 @@ def decisions_command(
             str(d.latency_us),
             d.policy_version,
         )
-    out.print(table)
+        for d in page.items
+    ]
+    show_rows(("at", "action", "amount", "codes", "order", "hold", "µs", "policy"), rows)
+    if not rows:
+        out.print(f"no risk decisions for {account_id}", highlight=False)
 
 
 @risk_app.command("prune")
@@ -291,46 +295,3 @@ def challenge_code(
         )
     verifier = LocalVerifier(settings.effective_verifier_secret)
     out.print(verifier.token_for(challenge_id), highlight=False)
-
-
-def bench_lockstep(
-    workloads: Annotated[
-        str, typer.Option(help="Comma-separated workloads; shares are against the first")
-    ] = "service,service_risk",
-    rounds: Annotated[int, typer.Option(min=2, help="Rounds; medians are shown")] = 40,
-    ops: Annotated[int, typer.Option(min=1, help="Operations per workload per round")] = 100,
-    accounts: Annotated[int, typer.Option(min=1, help="Bench accounts to spread load on")] = (
-        10_000
-    ),
-) -> None:
-    """The risk pipeline's cost in lockstep: one client per workload, driven in turn in
-    random order each round, so the machine's drift hits all alike (`creditline bench
-    lockstep`; see docs/PERFORMANCE.md)."""
-    from creditline.bench.lockstep import check, run_lockstep  # noqa: PLC0415
-    from creditline.bench.report import LABELS  # noqa: PLC0415
-    from creditline.bench.setup import prepare  # noqa: PLC0415
-
-    names = [name.strip() for name in workloads.split(",") if name.strip()]
-    try:
-        check(names, rounds)
-    except ValueError as error:
-        raise fail(f"bench lockstep: {error}") from None
-    with runtime() as rt:
-        out.print(
-            f"database {redacted(rt.settings.database_url)} · {rounds} rounds × {ops} "
-            f"operations per workload, one client each, in turn",
-            highlight=False,
-        )
-        spec = prepare(rt, accounts=accounts)
-        try:
-            rows = run_lockstep(spec, names, rounds=rounds, ops=ops)
-        except RuntimeError as error:
-            raise fail(f"bench lockstep: {error}") from None
-    for row in rows:
-        q1, q3 = row.quartiles
-        out.print(
-            f"{LABELS.get(row.workload, row.workload):<36} {row.ms_per_op:7.3f} ms/op  "
-            f"client CPU {row.cpu_ms_per_op:7.3f} ms/op  share {row.share:5.2f} "
-            f"(quartiles {q1:.2f}–{q3:.2f})",
-            highlight=False,
-        )
