@@ -377,3 +377,19 @@ def test_one_platforms_traffic_never_counts_for_another(store: FeatureStore) -> 
     assert found.device_attempts > policy.device_attempts_max
     mine = load_features(store, ours, now, policy, PeriodSpend())
     assert (mine.device_attempts, mine.ip_attempts, mine.account_attempts) == (0, 0, 0)
+
+
+def test_old_tags_that_look_like_json_never_shift_the_others(store: FeatureStore) -> None:
+    from creditline.adapters.risk_policy import load_policy  # noqa: PLC0415
+    from creditline.domain.spend import PeriodSpend  # noqa: PLC0415
+    from creditline.service.risk_features import Keys, load_features  # noqa: PLC0415
+
+    keys = Keys("plat_1", "acct_1", None, None)
+    tags = ['["dev-a","Shanghai",31.2,121.5]', "[1],[2|x|1,2", '["dev-b","Beijing",39.9,116.4]']
+    for n, tag in enumerate(tags):
+        store.record([(keys.purchases, Observation(START + timedelta(seconds=n), 100, tag))])
+    f = load_features(store, keys, START + timedelta(minutes=1), load_policy(), PeriodSpend())
+    assert f.known_devices == frozenset({"dev-a", "dev-b"})
+    assert f.known_cities == frozenset({"Shanghai", "Beijing"})
+    assert f.last_seen is not None
+    assert f.last_seen.location.city == "Beijing"

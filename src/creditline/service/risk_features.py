@@ -21,6 +21,7 @@ their 40 days of retention) counts as a purchase seen nowhere, never as an error
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -88,26 +89,41 @@ def _tag(request: PaymentRequest) -> str:
     return json.dumps([request.device_id, *place], ensure_ascii=False, separators=(",", ":"))
 
 
-NOWHERE: tuple[str | None, str | None, Location | None] = (None, None, None)
-
-
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _place(tag: str | None) -> tuple[str | None, str | None, Location | None]:
-    """(device, city, location) of a purchase tag; NOWHERE for one that cannot be read."""
-    if not tag or not tag.startswith("["):
-        return NOWHERE
+def _parsed(tags: Sequence[str | None]) -> list[Any]:
+    """Each tag as the JSON array it was written as, or None for one that is not (an
+    earlier version's `device|city|lat,lon`): one parse for the whole list — a decision
+    reads up to 100 purchases, and one call per tag cost five times as much."""
+    texts = [tag if tag and tag[0] == "[" else "null" for tag in tags]
     try:
-        device, city, lat, lon = json.loads(tag)
-    except (ValueError, TypeError):
-        return NOWHERE
+        found = json.loads(f"[{','.join(texts)}]")
+    except ValueError:
+        found = None
+    if not isinstance(found, list) or len(found) != len(texts):
+        # a text of an earlier version that happens to start with "[": one by one
+        found = [_loads_or_none(text) for text in texts]
+    return [item if isinstance(item, list) and len(item) == 4 else None for item in found]
+
+
+def _loads_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _location(item: Any) -> Location | None:
+    """Where a purchase tag says the purchase was, or None."""
+    if item is None:
+        return None
+    _device, city, lat, lon = item
     numbers = all(isinstance(c, int | float) and not isinstance(c, bool) for c in (lat, lon))
-    location = None
     if numbers and -90 <= lat <= 90 and -180 <= lon <= 180:
-        location = Location(float(lat), float(lon), _text(city))
-    return _text(device), _text(city), location
+        return Location(float(lat), float(lon), _text(city))
+    return None
 
 
 def feature_queries(keys: Keys, now: datetime, policy: Policy) -> tuple[Query, ...]:
@@ -146,8 +162,8 @@ def load_features(
     ip = others.pop(0) if keys.ip_attempts is not None else []
     burst_start = now - timedelta(seconds=policy.burst_window_s)
     last_purchase = recent[0].at if recent else None
-    places = [_place(o.tag) for o in recent]
-    last_place = places[0][2] if places else None
+    places = _parsed([o.tag for o in recent])
+    last_place = _location(places[0]) if places else None
     period = spend.as_of(now)
     return Features(
         day_amount=period.day_amount,
@@ -162,8 +178,8 @@ def load_features(
         last_seen=None
         if last_place is None or last_purchase is None
         else Seen(last_purchase, last_place),
-        known_devices=frozenset(d for d, _, _ in places if d),
-        known_cities=frozenset(c for _, c, _ in places if c),
+        known_devices=frozenset(d for item in places if item and (d := _text(item[0]))),
+        known_cities=frozenset(c for item in places if item and (c := _text(item[1]))),
         recent_amounts=tuple(Money(o.amount) for o in recent[:RECENT_AMOUNTS]),
     )
 

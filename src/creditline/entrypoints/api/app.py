@@ -24,7 +24,7 @@ from creditline.adapters.db.migrate import current_revision
 from creditline.adapters.webhook_http import HttpWebhookSender
 from creditline.bootstrap import Runtime
 from creditline.entrypoints.api import error_handlers, problems
-from creditline.entrypoints.api.deps import Authenticator, KnownQuery
+from creditline.entrypoints.api.deps import Authenticator
 from creditline.entrypoints.api.guard import Guard
 from creditline.entrypoints.api.observe import ObserveMiddleware
 from creditline.entrypoints.api.openapi import install_openapi, problem_responses
@@ -82,7 +82,7 @@ def create_app(runtime: Runtime, *, background: bool = True) -> FastAPI:
     authenticator = Authenticator(runtime)
     error_handlers.install(app)
     for router in (holds.router, accounts.router, events.router, risk.router):
-        app.include_router(router, dependencies=[KnownQuery])
+        app.include_router(router)
     _add_service_routes(app, runtime)
     install_openapi(app)
     app.add_middleware(

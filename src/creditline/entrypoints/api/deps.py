@@ -76,30 +76,27 @@ async def authenticate(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
-    """The actor the front door authenticated (`_credentials` is there for OpenAPI)."""
+    """The actor the front door authenticated (`_credentials` is there for OpenAPI).
+
+    Every `/v1` route takes its caller, so this is also where a query parameter the
+    route does not take is refused: a dependency of its own cost every request ~12 µs of
+    framework work (43,000 instructions, counted with callgrind) for an empty check."""
     actor = request.scope.get("state", {}).get("actor")
     if not isinstance(actor, Actor):  # a route outside /v1 asked for a caller
         raise ApiProblem(401, "unauthorized", "this path takes no API key", _UNAUTHORIZED)
+    if request.scope["query_string"]:
+        refuse_unknown_query(request)
     return actor
 
 
 ActorDep = Annotated[Actor, Depends(authenticate)]
 
 
-_QUERY_NAMES: dict[int, frozenset[str]] = {}
-
-
-async def known_query(request: Request) -> None:
+def refuse_unknown_query(request: Request) -> None:
     """Refuse query parameters the operation does not take (`?limt=10` would otherwise
     be ignored in silence): 422 naming each, and the ones it takes."""
-    if not request.query_params:
-        return
-    route = request.scope.get("route")
-    names = _QUERY_NAMES.get(id(route))
-    if names is None:
-        dependant = getattr(route, "dependant", None)
-        params = getattr(dependant, "query_params", ())
-        names = _QUERY_NAMES.setdefault(id(route), frozenset(p.alias for p in params))
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    names = frozenset(p.alias for p in getattr(dependant, "query_params", ()))
     unknown = sorted(set(request.query_params) - names)
     if unknown:
         takes = ", ".join(sorted(names)) or "none"
@@ -115,10 +112,6 @@ async def known_query(request: Request) -> None:
                 for name in unknown
             ]
         )
-
-
-KnownQuery = Depends(known_query)
-"""On every `/v1` router: unknown query parameters are an error, not ignored."""
 
 
 def idempotency_header(request: Request) -> str:

@@ -64,10 +64,10 @@ class Guard:
         await self.app(scope, _replay(body, receive), send)
 
     async def _refusal(self, scope: Scope) -> ASGIApp | None:
-        declared = _header(scope, b"content-length")
+        declared, authorization = _headers(scope)
         if declared is not None and (not declared.isdigit() or int(declared) > self.body_max_bytes):
             return self._too_large() if declared.isdigit() else _bad_length(declared)
-        key = bearer_key(_header(scope, b"authorization"))
+        key = bearer_key(authorization)
         if key is None:
             return shell_problem(
                 "unauthorized", "send your API key as 'Authorization: Bearer <key>'", _UNAUTHORIZED
@@ -110,11 +110,15 @@ class Guard:
         )
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def _headers(scope: Scope) -> tuple[str | None, str | None]:
+    """Content-Length and Authorization, in one pass over the headers."""
+    length = authorization = None
     for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1").strip())
-    return None
+        if key == b"content-length":
+            length = value.decode("latin-1").strip()
+        elif key == b"authorization":
+            authorization = value.decode("latin-1").strip()
+    return length, authorization
 
 
 def _bad_length(declared: str) -> ASGIApp:
