@@ -214,6 +214,23 @@ def risk_settings() -> dict[str, str]:
     return {"risk_policy": "observe"}
 
 
+FEATURE_STORES = ["database", pytest.param("redis", marks=pytest.mark.redis)]
+"""Parametrize a `risk_settings` fixture over both feature stores with this."""
+
+
+def features_in(request: pytest.FixtureRequest, policy: str) -> dict[str, str]:
+    """Risk settings with `policy` ("" packaged, "observe", a path) and the features in
+    the store `request.param` names: the database, or a Redis namespace of the test's own."""
+    if request.param == "redis":
+        return {
+            "risk_policy": policy,
+            "risk_features": "redis",
+            "redis_url": request.getfixturevalue("redis_url"),
+            "risk_features_prefix": f"test:{uuid.uuid4().hex}:",
+        }
+    return {"risk_policy": policy}
+
+
 @pytest.fixture
 def runtime(
     database_url: str, clock: FixedClock, risk_settings: dict[str, str]
@@ -272,6 +289,31 @@ class World:
         with self.runtime.uow_factory(write=False) as uow:
             found = uow.accounts.get(account_id)
         assert found is not None, account_id
+        return found
+
+    def plant_dead_letter(
+        self, *, reason: str, payload: str, letter_id: str | None = None, ref: str | None = None
+    ) -> str:
+        """An open order-event dead letter of plat_test, written straight to the store (as
+        a broker or an older version might have left it); its id."""
+        from creditline.service.event_ports import DeadLetter  # noqa: PLC0415
+
+        rt = self.runtime
+        found = letter_id or rt.new_id("dlq")
+        with rt.uow_factory(write=True) as uow:
+            uow.dead_letters.add(
+                DeadLetter(
+                    id=found,
+                    kind="order_event",
+                    platform_id="plat_test",
+                    ref=ref or f"{reason}-{found}",
+                    reason=reason,
+                    detail="planted by a test",
+                    payload=payload,
+                    created_at=rt.clock.now(),
+                )
+            )
+            uow.commit()
         return found
 
     def consumer(self, account_id: str) -> Actor:

@@ -225,25 +225,9 @@ def test_consumers_list_their_own_notifications(api: Api, world: World) -> None:
 def test_replaying_any_dead_letter_never_answers_500(api: Api, world: World, payload: str) -> None:
     """A dead letter's payload is trusted only as far as it parses: whatever it holds, a
     replay answers 409 `dead_letter_not_replayable` and changes nothing."""
-    from creditline.service.event_ports import DeadLetter  # noqa: PLC0415
 
-    rt = world.runtime
     for reason in ("unknown_order", "invalid_message"):
-        letter_id = rt.new_id("dlq")
-        with rt.uow_factory(write=True) as uow:
-            uow.dead_letters.add(
-                DeadLetter(
-                    id=letter_id,
-                    kind="order_event",
-                    platform_id="plat_test",
-                    ref=f"{reason}-{letter_id}",
-                    reason=reason,
-                    detail="planted",
-                    payload=payload,
-                    created_at=rt.clock.now(),
-                )
-            )
-            uow.commit()
+        letter_id = world.plant_dead_letter(reason=reason, payload=payload)
         path = f"/v1/dead-letters/{letter_id}/replay"
         answer = api.client.post(path, json={"reason": "try"}, headers=api.headers("operator"))
         problem(answer, 409, "dead_letter_not_replayable")
@@ -253,7 +237,6 @@ def test_a_valid_event_from_an_invalid_message_is_not_replayed(api: Api, world: 
     """A message refused at the door stays refused: its sender must fix and resend it,
     even if its payload happens to read as an event."""
     from creditline.domain.order_events import OrderEvent, OrderEventType  # noqa: PLC0415
-    from creditline.service.event_ports import DeadLetter  # noqa: PLC0415
     from creditline.service.order_events import event_json  # noqa: PLC0415
 
     rt = world.runtime
@@ -262,20 +245,9 @@ def test_a_valid_event_from_an_invalid_message_is_not_replayed(api: Api, world: 
     payload = event_json(
         OrderEvent("plat_test", "e-x", OrderEventType.CANCELLED, "o-1", rt.clock.now())
     )
-    with rt.uow_factory(write=True) as uow:
-        uow.dead_letters.add(
-            DeadLetter(
-                id="dlq_planted",
-                kind="order_event",
-                platform_id="plat_test",
-                ref="msg:1",
-                reason="invalid_message",
-                detail="occurred_at is 3,600 s after now",
-                payload=payload,
-                created_at=rt.clock.now(),
-            )
-        )
-        uow.commit()
+    world.plant_dead_letter(
+        letter_id="dlq_planted", ref="msg:1", reason="invalid_message", payload=payload
+    )
     answer = api.client.post(
         "/v1/dead-letters/dlq_planted/replay", json={"reason": "x"}, headers=api.headers("operator")
     )

@@ -54,23 +54,13 @@ def seeded(world: World) -> dict[str, Any]:
     world.runtime.bus.execute(
         world.merchant, commands.Capture(hold_id=captured.id, amount=Money(20_000))
     )
-    from creditline.service.event_ports import DeadLetter  # noqa: PLC0415
-
-    with world.runtime.uow_factory(write=True) as uow:
-        uow.dead_letters.add(
-            DeadLetter(
-                id="dlq_fuzz",
-                kind="order_event",
-                platform_id="plat_test",
-                ref="e-fuzz",
-                reason="unknown_order",
-                detail="planted",
-                payload='{"platform_id":"plat_test","event_id":"e-fuzz","type":"cancelled",'
-                '"order_id":"nobody","occurred_at":"2026-11-22T02:00:00+00:00","amount":null}',
-                created_at=world.runtime.clock.now(),
-            )
-        )
-        uow.commit()
+    world.plant_dead_letter(
+        letter_id="dlq_fuzz",
+        ref="e-fuzz",
+        reason="unknown_order",
+        payload='{"platform_id":"plat_test","event_id":"e-fuzz","type":"cancelled",'
+        '"order_id":"nobody","occurred_at":"2026-11-22T02:00:00+00:00","amount":null}',
+    )
     keys = {**world.keys, "consumer": world.consumer_key(account)}
     return {
         "keys": keys,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gc
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -32,23 +31,16 @@ from creditline.service import commands
 from creditline.service.access import Actor, Role
 from creditline.service.queries import AccountView
 from creditline.service.risk_queries import account_decisions
-from tests.conftest import World, make_world
+from tests.conftest import FEATURE_STORES, World, features_in, make_world
 
 SHANGHAI = Location(31.2304, 121.4737, "Shanghai")
 SIGNALS = commands.Signals(device_id="dev-1", ip="10.0.0.1", location=SHANGHAI)
 
 
-@pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(params=FEATURE_STORES)
 def risk_settings(request: pytest.FixtureRequest) -> dict[str, str]:
     """The packaged policy, with features in the database or in Redis."""
-    if request.param == "redis":
-        return {
-            "risk_policy": "",
-            "risk_features": "redis",
-            "redis_url": request.getfixturevalue("redis_url"),
-            "risk_features_prefix": f"test:{uuid.uuid4().hex}:",
-        }
-    return {"risk_policy": ""}
+    return features_in(request, "")
 
 
 def pay(

@@ -22,18 +22,11 @@ from creditline.domain.errors import (
 from creditline.domain.hold import Hold
 from creditline.domain.money import Money
 from creditline.domain.risk.decision import RiskAction
+from creditline.domain.risk.rules import VELOCITY_CODES
 from creditline.service import commands
 from tests.conftest import World
 from tests.integration.test_risk_authorize import SHANGHAI, SIGNALS, decisions, open_account, pay
 
-VELOCITY_CODES = {
-    "velocity_account",
-    "velocity_device",
-    "velocity_ip",
-    "velocity_burst",
-    "velocity_sustained",
-    "velocity_new_device",
-}
 CART = (12_900, 4_500, 8_800, 23_000, 6_600, 15_000)
 """Six shops' orders of one cart (fen): varied, none far from the others."""
 

@@ -8,7 +8,6 @@ every payment and dry run of the account answered 500 until the history was prun
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -23,7 +22,7 @@ from creditline.domain.risk.inputs import Location
 from creditline.entrypoints.text import unstorable
 from creditline.service import commands
 from creditline.service.risk_queries import explain_payment
-from tests.conftest import World
+from tests.conftest import FEATURE_STORES, World, features_in
 
 # What the API lets through: any character but NUL and lone surrogates (entrypoints/text.py).
 storable = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
@@ -46,17 +45,10 @@ signals = st.builds(
 PLAIN = commands.Signals(device_id="phone-1", ip="10.0.0.1", location=Location(31.2, 121.5, "上海"))
 
 
-@pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(params=FEATURE_STORES)
 def risk_settings(request: pytest.FixtureRequest) -> dict[str, str]:
     """Every rule in shadow (payments are placed, so their places are stored)."""
-    if request.param == "redis":
-        return {
-            "risk_policy": "observe",
-            "risk_features": "redis",
-            "redis_url": request.getfixturevalue("redis_url"),
-            "risk_features_prefix": f"test:{uuid.uuid4().hex}:",
-        }
-    return {"risk_policy": "observe"}
+    return features_in(request, "observe")
 
 
 def _pay(world: World, account: str, fen: int, sent: commands.Signals) -> Hold | CreditlineError:

@@ -15,7 +15,7 @@ import pytest
 from creditline.adapters.risk_policy import default_policy_text, load_policy
 from creditline.domain.risk.decision import RiskAction
 from creditline.domain.risk.policy import parse_policy
-from creditline.domain.risk.rules import RULE_NAMES
+from creditline.domain.risk.rules import RULE_NAMES, VELOCITY_CODES
 from creditline.risk_lab.backtest import VERIFY_S, MemoryFeatures, Result, backtest, decide
 from creditline.risk_lab.report import report
 from creditline.risk_lab.simulate import Scenario, from_jsonl, simulate, to_jsonl
@@ -28,14 +28,6 @@ from creditline.risk_lab.traffic import (
 )
 
 OLD_POLICY = Path(__file__).resolve().parents[2] / "docs/risk-policy-before-baskets.toml"
-VELOCITY_CODES = {
-    "velocity_account",
-    "velocity_device",
-    "velocity_ip",
-    "velocity_burst",
-    "velocity_sustained",
-    "velocity_new_device",
-}
 SMALL = Scenario().scaled(seed=3, users=150, days=8)
 
 

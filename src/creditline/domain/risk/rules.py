@@ -352,3 +352,15 @@ RULES: Mapping[str, Rule] = {
 """Every rule, in evaluation order. Names are what the policy's `actions` and `shadow` use."""
 
 RULE_NAMES = frozenset(RULES)
+
+VELOCITY_CODES = frozenset(
+    {
+        "velocity_account",
+        "velocity_device",
+        "velocity_ip",
+        "velocity_new_device",
+        "velocity_burst",
+        "velocity_sustained",
+    }
+)
+"""The reason codes of the `velocity` and `burst` rules: how often and how fast."""
