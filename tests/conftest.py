@@ -39,7 +39,7 @@ from creditline.domain.hold import Hold
 from creditline.domain.money import Money
 from creditline.service import commands, directory
 from creditline.service.access import SYSTEM, Actor, Role
-from creditline.service.queries import AccountView
+from creditline.service.accounts.queries import AccountView
 
 POSTGRES_URL = os.environ.get(
     "CREDITLINE_TEST_POSTGRES_URL",
@@ -296,7 +296,7 @@ class World:
     ) -> str:
         """An open order-event dead letter of plat_test, written straight to the store (as
         a broker or an older version might have left it); its id."""
-        from creditline.service.event_ports import DeadLetter  # noqa: PLC0415
+        from creditline.service.orders.ports import DeadLetter  # noqa: PLC0415
 
         rt = self.runtime
         found = letter_id or rt.new_id("dlq")

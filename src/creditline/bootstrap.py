@@ -20,8 +20,8 @@ from creditline.adapters.verifier import LocalVerifier, SignedTokenVerifier
 from creditline.config import Settings
 from creditline.service.bus import CommandBus
 from creditline.service.ports import Clock, IdGenerator
-from creditline.service.risk import RiskEngine
-from creditline.service.risk_ports import Verifier
+from creditline.service.risk.engine import RiskEngine
+from creditline.service.risk.ports import Verifier
 
 
 @dataclass(frozen=True, slots=True)

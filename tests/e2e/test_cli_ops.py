@@ -18,8 +18,8 @@ from creditline.config import Settings
 from creditline.domain.order_events import OrderEvent, OrderEventType
 from creditline.entrypoints.demo import MERCHANT_ID, PLATFORM_ID
 from creditline.service.access import SYSTEM
-from creditline.service.features import FEATURE_RETENTION_S, Observation, Query
-from creditline.service.order_events import Received, process_events
+from creditline.service.orders.events import Received, process_events
+from creditline.service.risk.feature_store import FEATURE_RETENTION_S, Observation, Query
 from tests.conftest import OrderServer
 from tests.e2e.test_cli import invoke
 

@@ -237,7 +237,7 @@ def test_a_valid_event_from_an_invalid_message_is_not_replayed(api: Api, world: 
     """A message refused at the door stays refused: its sender must fix and resend it,
     even if its payload happens to read as an event."""
     from creditline.domain.order_events import OrderEvent, OrderEventType  # noqa: PLC0415
-    from creditline.service.order_events import event_json  # noqa: PLC0415
+    from creditline.service.orders.events import event_json  # noqa: PLC0415
 
     rt = world.runtime
     account_id = open_account(api)

@@ -167,7 +167,7 @@ def test_every_failure_is_a_problem_whose_type_resolves(api: Api, world: World) 
 def test_an_unexpected_error_is_a_problem_with_an_incident(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from creditline.service import queries  # noqa: PLC0415
+    from creditline.service.accounts import queries  # noqa: PLC0415
 
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("boom")

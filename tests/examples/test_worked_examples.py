@@ -14,9 +14,11 @@ from creditline.adapters.clock import FixedClock
 from creditline.domain.errors import CreditlineError, OrderHasOpenHold
 from creditline.domain.hold import Hold
 from creditline.domain.money import Money
-from creditline.service import commands, queries
+from creditline.service import commands
+from creditline.service.accounts.queries import get_account
 from creditline.service.bus import IdempotencyKey, Outcome
-from creditline.service.expiry import sweep
+from creditline.service.holds.expiry import sweep
+from creditline.service.holds.queries import get_hold
 from creditline.service.verify import verify
 from tests.conftest import World
 
@@ -27,7 +29,7 @@ def yuan(text: str) -> Money:
 
 def balances(world: World, account_id: str) -> dict[str, Money]:
     with world.runtime.uow_factory(write=False) as uow:
-        view = queries.get_account(uow, world.operator, account_id, world.runtime.clock.now())
+        view = get_account(uow, world.operator, account_id, world.runtime.clock.now())
     return {
         "used": view.account.used,
         "locked": view.locked,
@@ -66,7 +68,7 @@ def test_alice_buys_headphones_that_ship_in_two_parcels(world: World) -> None:
 
     with world.runtime.uow_factory(write=False) as uow:
         entries = uow.journal.list_for_account(alice, None, 10).items
-        view = queries.get_hold(uow, world.merchant, hold.id, world.runtime.clock.now())
+        view = get_hold(uow, world.merchant, hold.id, world.runtime.clock.now())
     assert [(e.kind.value, e.amount) for e in entries] == [
         ("repayment", yuan("1200")),
         ("capture", yuan("400")),

@@ -23,8 +23,10 @@ from creditline.domain.errors import (
 )
 from creditline.domain.hold import HoldEventKind, HoldStatus
 from creditline.domain.money import Money
-from creditline.service import commands, queries
-from creditline.service.handlers import Repayment
+from creditline.service import commands
+from creditline.service.accounts.handlers import Repayment
+from creditline.service.accounts.queries import get_account
+from creditline.service.holds.queries import get_hold, list_holds
 from creditline.service.verify import verify
 from tests.conftest import World
 
@@ -33,7 +35,7 @@ DAY = timedelta(days=1)
 
 def balances(world: World, account_id: str) -> tuple[int, int, int]:
     with world.runtime.uow_factory(write=False) as uow:
-        view = queries.get_account(uow, world.operator, account_id, world.runtime.clock.now())
+        view = get_account(uow, world.operator, account_id, world.runtime.clock.now())
     return view.account.used.fen, view.locked.fen, view.available.fen
 
 
@@ -52,7 +54,7 @@ def test_pay_capture_repay_makes_credit_available_again(world: World) -> None:
     assert isinstance(repaid, Repayment)
     assert balances(world, account_id) == (0, 0, 100_000)
     with world.runtime.uow_factory(write=False) as uow:
-        view = queries.get_hold(uow, world.merchant, hold.id, world.runtime.clock.now())
+        view = get_hold(uow, world.merchant, hold.id, world.runtime.clock.now())
     kinds = [e.kind for e in view.events]
     assert kinds == [HoldEventKind.CAPTURED, HoldEventKind.CAPTURED, HoldEventKind.RELEASED]
     assert view.status is HoldStatus.CAPTURED
@@ -134,10 +136,10 @@ def test_roles_see_and_do_only_their_part(world: World) -> None:
     with world.runtime.uow_factory(write=False) as uow:
         now = world.runtime.clock.now()
         with pytest.raises(AccountNotFound):
-            queries.get_account(uow, world.merchant, account_id, now)
+            get_account(uow, world.merchant, account_id, now)
         with pytest.raises(HoldNotFound):
-            queries.get_hold(uow, world.other_merchant, hold.id, now)
-        page = queries.list_holds(
+            get_hold(uow, world.other_merchant, hold.id, now)
+        page = list_holds(
             uow, world.other_merchant, account_id, status=None, after=None, limit=10, now=now
         )
         assert page.items == []
@@ -209,7 +211,7 @@ def test_listing_filters_by_effective_status_and_pages(world: World, clock: Fixe
         now = clock.now()
 
         def ids(status: HoldStatus | None, limit: int = 50, after: str | None = None) -> list[str]:
-            page = queries.list_holds(
+            page = list_holds(
                 uow, world.platform, account_id, status=status, after=after, limit=limit, now=now
             )
             return [v.hold.id for v in page.items]

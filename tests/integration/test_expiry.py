@@ -9,8 +9,9 @@ from datetime import timedelta
 from creditline.adapters.clock import FixedClock
 from creditline.domain.hold import HoldEventKind, HoldStatus
 from creditline.domain.money import Money
-from creditline.service import queries
-from creditline.service.expiry import SweepResult, sweep
+from creditline.service.accounts.queries import get_account
+from creditline.service.holds.expiry import SweepResult, sweep
+from creditline.service.holds.queries import get_hold
 from creditline.service.verify import verify
 from tests.conftest import World
 
@@ -22,8 +23,8 @@ def test_reads_release_expired_holds_before_the_sweeper(world: World, clock: Fix
     hold = world.authorize(account_id, 40_000, ttl_s=3_600)
     clock.advance(HOUR)
     with world.runtime.uow_factory(write=False) as uow:
-        account = queries.get_account(uow, world.platform, account_id, clock.now())
-        view = queries.get_hold(uow, world.platform, hold.id, clock.now())
+        account = get_account(uow, world.platform, account_id, clock.now())
+        view = get_hold(uow, world.platform, hold.id, clock.now())
         stored = uow.holds.get(hold.id)
     assert account.available == Money(100_000)
     assert account.locked == Money(0)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from creditline.adapters.features import RedisFeatureStore, SqlFeatureStore
-from creditline.service.features import (
+from creditline.service.risk.feature_store import (
     RECENT_MAX,
     FeatureStore,
     Observation,
@@ -112,11 +112,7 @@ def test_features_from_decisions_agree_across_stores(store: FeatureStore) -> Non
     from creditline.domain.risk.decision import RiskAction  # noqa: PLC0415
     from creditline.domain.risk.inputs import Location, PaymentRequest, Seen  # noqa: PLC0415
     from creditline.domain.spend import PeriodSpend  # noqa: PLC0415
-    from creditline.service.risk_features import (  # noqa: PLC0415
-        Keys,
-        decision_observations,
-        load_features,
-    )
+    from creditline.service.risk.features import Keys, decision_observations, load_features  # noqa: PLC0415
 
     policy = load_policy()
     keys = Keys("plat_1", "acct_1", "dev-1", "10.0.0.1")
@@ -163,11 +159,7 @@ def test_a_key_under_attack_costs_a_payment_a_few_rows(store: FeatureStore) -> N
     from creditline.domain.risk.decision import RiskAction  # noqa: PLC0415
     from creditline.domain.risk.pipeline import evaluate  # noqa: PLC0415
     from creditline.domain.spend import PeriodSpend  # noqa: PLC0415
-    from creditline.service.risk_features import (  # noqa: PLC0415
-        Keys,
-        feature_queries,
-        load_features,
-    )
+    from creditline.service.risk.features import Keys, feature_queries, load_features  # noqa: PLC0415
     from tests.unit.test_risk import ctx  # noqa: PLC0415 (the rules' test context)
 
     policy = load_policy()
@@ -313,11 +305,7 @@ def test_any_device_and_city_read_back_exactly(store: FeatureStore, device: str)
     from creditline.domain.risk.decision import RiskAction  # noqa: PLC0415
     from creditline.domain.risk.inputs import Location, PaymentRequest, Seen  # noqa: PLC0415
     from creditline.domain.spend import PeriodSpend  # noqa: PLC0415
-    from creditline.service.risk_features import (  # noqa: PLC0415
-        Keys,
-        decision_observations,
-        load_features,
-    )
+    from creditline.service.risk.features import Keys, decision_observations, load_features  # noqa: PLC0415
 
     keys = Keys("plat_1", "acct_1", device, f"{device[:20]}:ip")
     where = Location(22.54, 114.06, device[::-1][:64])
@@ -337,7 +325,7 @@ def test_a_tag_from_another_version_counts_as_nowhere(store: FeatureStore) -> No
     from creditline.adapters.risk_policy import load_policy  # noqa: PLC0415
     from creditline.domain.money import Money  # noqa: PLC0415
     from creditline.domain.spend import PeriodSpend  # noqa: PLC0415
-    from creditline.service.risk_features import Keys, load_features  # noqa: PLC0415
+    from creditline.service.risk.features import Keys, load_features  # noqa: PLC0415
 
     keys = Keys("plat_1", "acct_1", None, None)
     for n, tag in enumerate(
@@ -357,11 +345,7 @@ def test_one_platforms_traffic_never_counts_for_another(store: FeatureStore) -> 
     from creditline.domain.risk.decision import RiskAction  # noqa: PLC0415
     from creditline.domain.risk.inputs import PaymentRequest  # noqa: PLC0415
     from creditline.domain.spend import PeriodSpend  # noqa: PLC0415
-    from creditline.service.risk_features import (  # noqa: PLC0415
-        Keys,
-        decision_observations,
-        load_features,
-    )
+    from creditline.service.risk.features import Keys, decision_observations, load_features  # noqa: PLC0415
 
     policy = load_policy()
     for n in range(30):
@@ -382,7 +366,7 @@ def test_one_platforms_traffic_never_counts_for_another(store: FeatureStore) -> 
 def test_old_tags_that_look_like_json_never_shift_the_others(store: FeatureStore) -> None:
     from creditline.adapters.risk_policy import load_policy  # noqa: PLC0415
     from creditline.domain.spend import PeriodSpend  # noqa: PLC0415
-    from creditline.service.risk_features import Keys, load_features  # noqa: PLC0415
+    from creditline.service.risk.features import Keys, load_features  # noqa: PLC0415
 
     keys = Keys("plat_1", "acct_1", None, None)
     tags = ['["dev-a","Shanghai",31.2,121.5]', "[1],[2|x|1,2", '["dev-b","Beijing",39.9,116.4]']

@@ -13,7 +13,7 @@ from creditline.adapters.db.schema import hold_event, order_event, outbox
 from creditline.domain.hold import HoldStatus
 from creditline.domain.money import Money
 from creditline.domain.order_events import OrderEvent, OrderEventType
-from creditline.service.order_events import (
+from creditline.service.orders.events import (
     EventResult,
     Received,
     process_events,

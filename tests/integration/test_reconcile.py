@@ -19,8 +19,8 @@ from creditline.domain.money import Money
 from creditline.domain.parties import Platform
 from creditline.service import directory
 from creditline.service.access import SYSTEM
-from creditline.service.event_ports import OrderStatus, OrderSystemUnavailable
-from creditline.service.reconcile import ReconcileReport, reconcile
+from creditline.service.orders.ports import OrderStatus, OrderSystemUnavailable
+from creditline.service.orders.reconcile import ReconcileReport, reconcile
 from creditline.service.verify import verify
 from tests.conftest import START, OrderServer, World
 

@@ -29,8 +29,8 @@ from creditline.domain.risk.decision import RiskAction
 from creditline.domain.risk.inputs import Location
 from creditline.service import commands
 from creditline.service.access import Actor, Role
-from creditline.service.queries import AccountView
-from creditline.service.risk_queries import account_decisions
+from creditline.service.accounts.queries import AccountView
+from creditline.service.risk.queries import account_decisions
 from tests.conftest import FEATURE_STORES, World, features_in, make_world
 
 SHANGHAI = Location(31.2304, 121.4737, "Shanghai")

@@ -19,8 +19,8 @@ from creditline.domain.money import Money
 from creditline.domain.risk.decision import RiskAction
 from creditline.domain.risk.inputs import Location
 from creditline.service import commands
-from creditline.service.queries import AccountView
-from creditline.service.risk_queries import explain_payment
+from creditline.service.accounts.queries import AccountView
+from creditline.service.risk.queries import explain_payment
 from tests.conftest import START, World, make_world
 from tests.integration.dbsnapshot import snapshot
 

@@ -21,7 +21,7 @@ from creditline.domain.money import Money
 from creditline.domain.risk.inputs import Location
 from creditline.entrypoints.text import unstorable
 from creditline.service import commands
-from creditline.service.risk_queries import explain_payment
+from creditline.service.risk.queries import explain_payment
 from tests.conftest import FEATURE_STORES, World, features_in
 
 # What the API lets through: any character but NUL and lone surrogates (entrypoints/text.py).

@@ -40,10 +40,12 @@ from creditline.config import Settings
 from creditline.domain.errors import CreditlineError, IdempotencyKeyReused
 from creditline.domain.hold import Hold
 from creditline.domain.money import Money
-from creditline.service import commands, queries
+from creditline.service import commands
+from creditline.service.accounts.handlers import Repayment
+from creditline.service.accounts.queries import get_account
 from creditline.service.bus import IdempotencyKey, Outcome
-from creditline.service.expiry import sweep
-from creditline.service.handlers import Repayment
+from creditline.service.holds.expiry import sweep
+from creditline.service.holds.queries import get_hold
 from creditline.service.verify import verify
 from tests.conftest import START, World, make_world, truncate_all
 
@@ -323,7 +325,7 @@ class Engine(RuleBasedStateMachine):
         now = self.clock.now()
         with self.runtime.uow_factory(write=False) as uow:
             for index, account_id in enumerate(self.account_ids):
-                view = queries.get_account(uow, self.world.operator, account_id, now)
+                view = get_account(uow, self.world.operator, account_id, now)
                 model = self.model.accounts[index]
                 locked = self.model.locked(index, now)
                 assert view.account.used.fen == model.used
@@ -333,7 +335,7 @@ class Engine(RuleBasedStateMachine):
                 if view.over_limit.is_positive():
                     assert model.forced
             for hold_id, model_hold in self.model.holds.items():
-                hold_view = queries.get_hold(uow, self.world.operator, hold_id, now)
+                hold_view = get_hold(uow, self.world.operator, hold_id, now)
                 assert hold_view.status.value == model_hold.effective(now)
                 assert hold_view.hold.captured.fen == model_hold.captured
                 assert hold_view.hold.refunded.fen == model_hold.refunded

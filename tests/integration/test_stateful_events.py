@@ -32,7 +32,7 @@ from creditline.domain.order_events import (
     OrderEventType,
     decide,
 )
-from creditline.service.order_events import Received, process_events
+from creditline.service.orders.events import Received, process_events
 from tests.integration.test_stateful import Engine, ModelHold, run_machine
 
 EVENT_TYPES = list(OrderEventType)

@@ -22,7 +22,7 @@ from creditline.adapters.clock import FixedClock
 from creditline.adapters.db.schema import outbox
 from creditline.adapters.webhook_http import HttpWebhookSender
 from creditline.service import directory
-from creditline.service.webhooks import (
+from creditline.service.notifications.webhooks import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
     DispatchResult,

@@ -401,7 +401,7 @@ def test_the_decision_logs_hand_written_json_equals_the_generic_one() -> None:
         PaymentRequest,
         Seen,
     )
-    from creditline.service.risk_json import decision_detail, hit_json  # noqa: PLC0415
+    from creditline.service.risk.detail import decision_detail, hit_json  # noqa: PLC0415
 
     at = datetime(2026, 11, 22, 2, tzinfo=UTC)
     where = Location(31.2, 121.4, "Shanghai")

@@ -30,8 +30,8 @@ from sqlalchemy import Engine, delete, select
 from creditline.adapters.db.driver import Driver, Sql
 from creditline.adapters.db.schema import risk_observation
 from creditline.adapters.ids import new_id
-from creditline.service.features import FEATURE_RETENTION_S, Observation, Query
 from creditline.service.ports import StoreUnavailable
+from creditline.service.risk.feature_store import FEATURE_RETENTION_S, Observation, Query
 
 MICROS = 1_000_000
 REDIS_TIMEOUT_S = 2.0

@@ -14,7 +14,7 @@ import httpx2 as httpx
 
 from creditline.domain.money import Money
 from creditline.domain.parties import Platform
-from creditline.service.event_ports import OrderStatus, OrderSystemUnavailable
+from creditline.service.orders.ports import OrderStatus, OrderSystemUnavailable
 
 STATES = frozenset({"open", "shipped", "delivered", "cancelled"})
 TIMEOUT_S = 5.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx2 as httpx
 
-from creditline.service.event_ports import Delivery
+from creditline.service.notifications.ports import Delivery
 
 
 class HttpWebhookSender:

@@ -48,8 +48,8 @@ from creditline.domain.money import Money
 from creditline.domain.order_events import OrderEvent, OrderEventType
 from creditline.service import commands, directory
 from creditline.service.access import Actor, Role
-from creditline.service.order_events import Received, process_events
-from creditline.service.queries import AccountView
+from creditline.service.accounts.queries import AccountView
+from creditline.service.orders.events import Received, process_events
 from creditline.service.verify import verify
 
 ACCOUNTS = 500

@@ -29,10 +29,10 @@ from creditline.domain.risk.inputs import Features, Location, PaymentRequest
 from creditline.domain.risk.pipeline import evaluate
 from creditline.domain.risk.rules import RiskContext
 from creditline.domain.spend import PeriodSpend
-from creditline.service.features import FeatureStore, Observation
 from creditline.service.ports import UnitOfWork
-from creditline.service.risk import RiskEngine, account_facts, assess
-from creditline.service.risk_features import Keys, decision_observations
+from creditline.service.risk.engine import RiskEngine, account_facts, assess
+from creditline.service.risk.feature_store import FeatureStore, Observation
+from creditline.service.risk.features import Keys, decision_observations
 
 CITY = Location(31.2304, 121.4737, "Shanghai")
 SEED_BATCH = 2_000

@@ -150,9 +150,10 @@ def service_operation(spec: BenchSpec, *, mix: bool, risk: bool = False) -> Oper
     from creditline.config import Settings  # noqa: PLC0415
     from creditline.entrypoints.api.respond import render_error, renderer  # noqa: PLC0415
     from creditline.entrypoints.api.schemas import HoldOut  # noqa: PLC0415
-    from creditline.service import commands, queries  # noqa: PLC0415
+    from creditline.service import commands  # noqa: PLC0415
     from creditline.service.access import Actor, Role  # noqa: PLC0415
     from creditline.service.bus import IdempotencyKey  # noqa: PLC0415
+    from creditline.service.holds.queries import hold_view  # noqa: PLC0415
 
     # The core engine alone, or with the risk pipeline doing all of its work: features
     # read and written, every rule evaluated, the decision logged — in observe mode (every
@@ -172,7 +173,7 @@ def service_operation(spec: BenchSpec, *, mix: bool, risk: bool = False) -> Oper
 
     def to_model(hold: Hold) -> HoldOut:
         last["hold"] = hold.id
-        return HoldOut.of(queries.hold_view(hold, (), runtime.clock.now()))
+        return HoldOut.of(hold_view(hold, (), runtime.clock.now()))
 
     render = renderer(201, to_model)
 

@@ -21,10 +21,10 @@ from prometheus_client import Counter
 from creditline.adapters.features import SqlFeatureStore
 from creditline.bootstrap import Runtime
 from creditline.entrypoints.logs import get_logger
-from creditline.service.event_ports import WebhookSender
-from creditline.service.expiry import SweepResult, sweep
-from creditline.service.features import FEATURE_RETENTION_S
-from creditline.service.webhooks import DispatchResult, RetryPolicy, dispatch
+from creditline.service.holds.expiry import SweepResult, sweep
+from creditline.service.notifications.ports import WebhookSender
+from creditline.service.notifications.webhooks import DispatchResult, RetryPolicy, dispatch
+from creditline.service.risk.feature_store import FEATURE_RETENTION_S
 
 BATCHES_PER_TICK_MAX = 100
 """Bounds one tick's work; the next tick continues where this one stopped."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from prometheus_client import Counter
 
-from creditline.service.order_events import EventResult
+from creditline.service.orders.events import EventResult
 
 ORDER_EVENTS = Counter(
     "creditline_order_events_total", "Order events handled", ["source", "status"]

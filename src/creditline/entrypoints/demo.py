@@ -17,11 +17,11 @@ from creditline.domain.hold import Hold
 from creditline.domain.money import Money
 from creditline.service import commands, directory
 from creditline.service.access import SYSTEM, Actor, Role
+from creditline.service.accounts.queries import AccountView
 from creditline.service.bus import CommandBus
 from creditline.service.directory import find_actor
-from creditline.service.expiry import sweep
+from creditline.service.holds.expiry import sweep
 from creditline.service.ports import IdGenerator
-from creditline.service.queries import AccountView
 
 PLATFORM_ID = "plat_demo"
 MERCHANT_ID = "mer_demo"

@@ -35,10 +35,10 @@ from creditline.entrypoints.api.event_schemas import OrderEventIn
 from creditline.entrypoints.counters import ORDER_EVENTS, count_results
 from creditline.entrypoints.logs import get_logger
 from creditline.service.access import SYSTEM
-from creditline.service.event_ports import DeadLetter
-from creditline.service.order_events import INVALID_MESSAGE, Received, process_events
+from creditline.service.orders.events import INVALID_MESSAGE, Received, process_events
+from creditline.service.orders.ports import DeadLetter
+from creditline.service.orders.reconcile import reconcile
 from creditline.service.ports import ConflictKind, StoreUnavailable, WriteConflict
-from creditline.service.reconcile import reconcile
 
 NAK_DELAY_S = 2.0
 PLATFORM_ID_LENGTH_MAX = 40

@@ -36,7 +36,7 @@ from creditline.domain.risk.policy import Policy
 from creditline.domain.risk.rules import RiskContext
 from creditline.domain.spend import business_day_start
 from creditline.risk_lab.simulate import Payment
-from creditline.service.risk_features import RECENT_AMOUNTS
+from creditline.service.risk.features import RECENT_AMOUNTS
 
 VELOCITY_RULES = frozenset({"velocity", "burst"})
 VERIFY_S = 30

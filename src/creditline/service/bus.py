@@ -66,7 +66,7 @@ from creditline.service.ports import (
 )
 
 if TYPE_CHECKING:
-    from creditline.service.risk import RiskEngine
+    from creditline.service.risk.engine import RiskEngine
 
 
 @dataclass(frozen=True, slots=True)

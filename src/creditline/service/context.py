@@ -14,7 +14,7 @@ from creditline.service.access import Actor
 from creditline.service.ports import IdGenerator, UnitOfWork
 
 if TYPE_CHECKING:
-    from creditline.service.risk import RiskEngine
+    from creditline.service.risk.engine import RiskEngine
 
 log = logging.getLogger("creditline.context")
 

@@ -8,6 +8,9 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+PAGE_SIZE_DEFAULT = 50
+PAGE_SIZE_MAX = 200
+
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):

@@ -27,10 +27,11 @@ from creditline.domain.ledger import JournalEntry
 from creditline.domain.money import Money
 from creditline.domain.parties import Merchant, Platform
 from creditline.service.access import Actor
-from creditline.service.event_ports import DeadLetterStore, InboxStore, OutboxStore
-from creditline.service.features import FeatureStore
+from creditline.service.notifications.ports import OutboxStore
+from creditline.service.orders.ports import DeadLetterStore, InboxStore
 from creditline.service.pages import Page
-from creditline.service.risk_ports import RiskStore
+from creditline.service.risk.feature_store import FeatureStore
+from creditline.service.risk.ports import RiskStore
 
 
 class ConflictKind(StrEnum):

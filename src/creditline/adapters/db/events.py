@@ -21,12 +21,8 @@ from sqlalchemy import Connection, select, update
 from creditline.adapters.db.driver import Driver, Sql, columns
 from creditline.adapters.db.schema import dead_letter, order_event, outbox
 from creditline.domain.money import Money
-from creditline.service.event_ports import (
-    DeadLetter,
-    InboxRecord,
-    OutboxMessage,
-    OutboxStatus,
-)
+from creditline.service.notifications.ports import OutboxMessage, OutboxStatus
+from creditline.service.orders.ports import DeadLetter, InboxRecord
 from creditline.service.pages import Page
 
 

@@ -15,7 +15,7 @@ from creditline.domain.money import Money
 from creditline.domain.risk.challenge import Challenge, ChallengeStatus
 from creditline.domain.risk.decision import RiskAction
 from creditline.service.pages import Page
-from creditline.service.risk_ports import DecisionRecord
+from creditline.service.risk.ports import DecisionRecord
 
 _GET_CHALLENGE = Sql(f"SELECT {columns(risk_challenge)} FROM risk_challenge WHERE id = {{p}}")
 _SAVE_CHALLENGE = Sql(

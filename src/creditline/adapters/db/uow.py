@@ -28,8 +28,8 @@ from creditline.adapters.db.records import (
 from creditline.adapters.db.risk import SqlRiskStore
 from creditline.adapters.db.verification import SqlVerificationStore
 from creditline.adapters.features import SqlFeatureStore
-from creditline.service.event_ports import DeadLetterStore, InboxStore, OutboxStore
-from creditline.service.features import FeatureStore
+from creditline.service.notifications.ports import OutboxStore
+from creditline.service.orders.ports import DeadLetterStore, InboxStore
 from creditline.service.ports import (
     AccountStore,
     AuditStore,
@@ -40,7 +40,8 @@ from creditline.service.ports import (
     StoreUnavailable,
     VerificationStore,
 )
-from creditline.service.risk_ports import RiskStore
+from creditline.service.risk.feature_store import FeatureStore
+from creditline.service.risk.ports import RiskStore
 
 
 class SqlUnitOfWork:

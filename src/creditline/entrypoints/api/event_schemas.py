@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from creditline.domain.order_events import AMOUNT_REQUIRED, OrderEventType
 from creditline.entrypoints.api.body import Fen, In, Out, Text
-from creditline.service.order_events import EVENTS_PER_BATCH_MAX
+from creditline.service.orders.events import EVENTS_PER_BATCH_MAX
 
 ISO_8601_NEEDED = "must be ISO 8601 text with a time zone, e.g. 2026-11-22T10:00:00+08:00"
 

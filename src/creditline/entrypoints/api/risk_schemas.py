@@ -12,9 +12,9 @@ from creditline.domain.risk.explain import explain
 from creditline.domain.risk.inputs import Location
 from creditline.entrypoints.api.body import TIER, Fen, In, Label
 from creditline.service.commands import Signals
-from creditline.service.risk_json import features_json, numbers_json
-from creditline.service.risk_ports import DecisionRecord
-from creditline.service.risk_queries import Explanation
+from creditline.service.risk.detail import features_json, numbers_json
+from creditline.service.risk.ports import DecisionRecord
+from creditline.service.risk.queries import Explanation
 
 CATEGORIES_MAX = 20
 

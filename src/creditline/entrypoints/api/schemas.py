@@ -26,7 +26,8 @@ from creditline.entrypoints.api.body import (
     Text,
 )
 from creditline.entrypoints.api.risk_schemas import SignalsIn
-from creditline.service.queries import AccountView, HoldView
+from creditline.service.accounts.queries import AccountView
+from creditline.service.holds.queries import HoldView
 
 
 class OpenAccountIn(In):

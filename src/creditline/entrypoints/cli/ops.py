@@ -81,7 +81,7 @@ def holds_reconcile(
 ) -> None:
     """Ask the platforms' order systems about old pending holds and apply what they say."""
     from creditline.adapters.order_system import HttpOrderSystem  # noqa: PLC0415
-    from creditline.service.reconcile import reconcile  # noqa: PLC0415
+    from creditline.service.orders.reconcile import reconcile  # noqa: PLC0415
 
     with runtime() as rt:
         system = HttpOrderSystem(rt.settings.webhook_timeout_s)
@@ -182,7 +182,7 @@ def replay(
 ) -> None:
     """Apply a dead-lettered order event again (e.g. after the missing hold appeared)."""
     from creditline.service.audit import record_action  # noqa: PLC0415
-    from creditline.service.order_events import replay_dead_letter  # noqa: PLC0415
+    from creditline.service.orders.events import replay_dead_letter  # noqa: PLC0415
 
     if not reason.strip():
         raise fail("a replay needs a --reason; it is kept in the audit log")

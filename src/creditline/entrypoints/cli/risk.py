@@ -25,7 +25,7 @@ from creditline.entrypoints.cli.common import (
 )
 from creditline.risk_lab.bursts import BASKET_GAP_MEAN_S
 from creditline.service.commands import ExplainPayment, Signals
-from creditline.service.features import FEATURE_RETENTION_S
+from creditline.service.risk.feature_store import FEATURE_RETENTION_S
 
 risk_app = typer.Typer(help="Risk control: the policy and its rules.", no_args_is_help=True)
 
@@ -203,7 +203,7 @@ def explain_command(
     """Would this payment pass, and if not, why? The risk pipeline as a dry run: the
     decision, every reason with its numbers and remedy; nothing is written."""
     from creditline.domain.risk.explain import explain  # noqa: PLC0415
-    from creditline.service.risk_queries import explain_payment  # noqa: PLC0415
+    from creditline.service.risk.queries import explain_payment  # noqa: PLC0415
 
     try:
         money = Money.from_yuan(amount)
@@ -248,7 +248,7 @@ def decisions_command(
     limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
 ) -> None:
     """An account's risk decisions, newest first: action, reason codes, amount, latency."""
-    from creditline.service.risk_queries import account_decisions  # noqa: PLC0415
+    from creditline.service.risk.queries import account_decisions  # noqa: PLC0415
 
     with runtime() as rt, rt.uow_factory(write=False) as uow:
         page = account_decisions(uow, rt.bus.context(cli_operator()), account_id, None, limit)

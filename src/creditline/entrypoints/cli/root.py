@@ -29,7 +29,7 @@ from creditline.entrypoints.cli.common import (
     tidy_help,
     unstorable_argument,
 )
-from creditline.service.expiry import SWEEP_BATCH_SIZE_MAX
+from creditline.service.holds.expiry import SWEEP_BATCH_SIZE_MAX
 
 app = typer.Typer(
     help="creditline: a consumer credit-line payment engine. Settings come from CREDITLINE_* "

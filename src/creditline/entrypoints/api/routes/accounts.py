@@ -29,10 +29,13 @@ from creditline.entrypoints.api.schemas import (
     RepaymentIn,
     RepaymentOut,
 )
-from creditline.service import commands, queries
+from creditline.service import commands
 from creditline.service.access import visible_account
-from creditline.service.handlers import Repayment
-from creditline.service.queries import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, AccountView
+from creditline.service.accounts import queries as accounts
+from creditline.service.accounts.handlers import Repayment
+from creditline.service.accounts.queries import AccountView
+from creditline.service.holds import queries as holds
+from creditline.service.pages import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -80,7 +83,7 @@ def list_accounts(
 ) -> AccountPage:
     runtime = runtime_of(request)
     with runtime.uow_factory(write=False) as uow:
-        page = queries.list_accounts(uow, actor, after=after, limit=limit, now=runtime.clock.now())
+        page = accounts.list_accounts(uow, actor, after=after, limit=limit, now=runtime.clock.now())
     return AccountPage(items=[AccountOut.of(v) for v in page.items], next_cursor=page.next_cursor)
 
 
@@ -93,7 +96,7 @@ def list_accounts(
 def get_account(request: Request, account_id: str, actor: ActorDep) -> AccountOut:
     runtime = runtime_of(request)
     with runtime.uow_factory(write=False) as uow:
-        return AccountOut.of(queries.get_account(uow, actor, account_id, runtime.clock.now()))
+        return AccountOut.of(accounts.get_account(uow, actor, account_id, runtime.clock.now()))
 
 
 @router.post(
@@ -143,7 +146,7 @@ def list_holds(
 ) -> HoldPage:
     runtime = runtime_of(request)
     with runtime.uow_factory(write=False) as uow:
-        page = queries.list_holds(
+        page = holds.list_holds(
             uow, actor, account_id, status=status, after=after, limit=limit, now=runtime.clock.now()
         )
     return HoldPage(items=[HoldDetailOut.of(v) for v in page.items], next_cursor=page.next_cursor)
@@ -163,7 +166,7 @@ def list_journal(
     after: Cursor = None,
 ) -> JournalPage:
     with runtime_of(request).uow_factory(write=False) as uow:
-        page = queries.list_journal(uow, actor, account_id, after=after, limit=limit)
+        page = accounts.list_journal(uow, actor, account_id, after=after, limit=limit)
     return JournalPage(
         items=[JournalEntryOut.of(e) for e in page.items], next_cursor=page.next_cursor
     )

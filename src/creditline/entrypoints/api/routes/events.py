@@ -28,14 +28,14 @@ from creditline.entrypoints.api.openapi import no_idempotency_key, problem_respo
 from creditline.entrypoints.counters import count_results
 from creditline.service.access import Actor, Role, require_role
 from creditline.service.audit import record_action
-from creditline.service.event_ports import DeadLetter
-from creditline.service.order_events import (
+from creditline.service.orders.events import (
     EventResult,
     Received,
     process_events,
     replay_dead_letter,
 )
-from creditline.service.queries import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from creditline.service.orders.ports import DeadLetter
+from creditline.service.pages import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 
 router = APIRouter(tags=["order events"])
 

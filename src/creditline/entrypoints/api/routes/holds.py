@@ -23,8 +23,9 @@ from creditline.entrypoints.api.schemas import (
     RefundIn,
     ReleaseIn,
 )
-from creditline.service import commands, queries
+from creditline.service import commands
 from creditline.service.bus import Outcome
+from creditline.service.holds import queries as holds
 from creditline.service.ports import Clock
 
 router = APIRouter(prefix="/v1/holds", tags=["holds"])
@@ -36,7 +37,7 @@ same payment, and its answer replaces the challenge (service/bus.py)."""
 
 def _render(status: int, clock: Clock) -> Callable[[object], Outcome]:
     def to_model(hold: Hold) -> HoldOut:
-        return HoldOut.of(queries.hold_view(hold, (), clock.now()))
+        return HoldOut.of(holds.hold_view(hold, (), clock.now()))
 
     return renderer(status, to_model)
 
@@ -82,7 +83,7 @@ def authorize(request: Request, body: AuthorizeIn, actor: ActorDep) -> Response:
 def get_hold(request: Request, hold_id: str, actor: ActorDep) -> HoldDetailOut:
     runtime = runtime_of(request)
     with runtime.uow_factory(write=False) as uow:
-        return HoldDetailOut.of(queries.get_hold(uow, actor, hold_id, runtime.clock.now()))
+        return HoldDetailOut.of(holds.get_hold(uow, actor, hold_id, runtime.clock.now()))
 
 
 @router.post(

@@ -26,7 +26,7 @@ from creditline.entrypoints.api.risk_schemas import (
 )
 from creditline.entrypoints.api.schemas import AccountOut
 from creditline.service import commands
-from creditline.service.risk_queries import DECISIONS_PAGE_MAX, account_decisions, explain_payment
+from creditline.service.risk.queries import DECISIONS_PAGE_MAX, account_decisions, explain_payment
 
 router = APIRouter(prefix="/v1/accounts", tags=["risk"])
 

@@ -25,7 +25,8 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from creditline.service.event_ports import DeadLetter, OutboxMessage, WebhookSender
+from creditline.service.notifications.ports import OutboxMessage, WebhookSender
+from creditline.service.orders.ports import DeadLetter
 from creditline.service.ports import IdGenerator, UnitOfWorkFactory
 
 SIGNATURE_HEADER = "Creditline-Signature"

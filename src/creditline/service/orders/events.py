@@ -41,8 +41,8 @@ from creditline.domain.order_events import (
 )
 from creditline.domain.refund import refund
 from creditline.service.context import Context
-from creditline.service.event_ports import DeadLetter, InboxRecord
-from creditline.service.expiry import persist_hold_change
+from creditline.service.holds.expiry import persist_hold_change
+from creditline.service.orders.ports import DeadLetter, InboxRecord
 from creditline.service.ports import (
     ConflictKind,
     OrderContext,

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from creditline.domain.account import Account
 from creditline.domain.hold import HoldChange, expire
-from creditline.service import notifications
+from creditline.service.notifications.outbox import hold_changed
 from creditline.service.ports import IdGenerator, UnitOfWork, UnitOfWorkFactory
 
 SWEEP_BATCH_SIZE_DEFAULT = 500
@@ -48,7 +48,7 @@ def persist_hold_change(
     uow.holds.add_events(change.events)
     if change.entry is not None:
         uow.journal.append(change.entry)
-    notifications.hold_changed(
+    hold_changed(
         uow,
         change.hold,
         change.events,
@@ -76,7 +76,7 @@ def expire_past_deadline(
         for change in changes:
             uow.holds.save(change.hold)
             uow.holds.add_events(change.events)
-            notifications.hold_changed(
+            hold_changed(
                 uow,
                 change.hold,
                 change.events,

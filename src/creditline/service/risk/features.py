@@ -31,7 +31,7 @@ from creditline.domain.risk.decision import RiskAction
 from creditline.domain.risk.inputs import Features, Location, PaymentRequest, Seen
 from creditline.domain.risk.policy import Policy
 from creditline.domain.spend import PeriodSpend
-from creditline.service.features import (
+from creditline.service.risk.feature_store import (
     RECENT_MAX,
     WINDOW_MAX,
     FeatureStore,

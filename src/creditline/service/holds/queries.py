@@ -1,8 +1,8 @@
-"""Read models: what callers see of accounts, holds and the journal, as of `now`.
+"""Read models of holds: each hold's effective status at `now`, what it waits for, its
+timeline, and an account's holds.
 
-Reads never wait for the sweeper. A pending hold past its deadline is shown as expired,
-and its amount is shown as available again, exactly as the next decision will treat it.
-Reads take no locks and write nothing.
+A pending hold past its deadline is shown as expired, exactly as the next decision will
+treat it. Reads take no locks and write nothing.
 """
 
 from __future__ import annotations
@@ -10,26 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from creditline.domain.account import Account
 from creditline.domain.hold import Hold, HoldEvent, HoldStatus
-from creditline.domain.ledger import JournalEntry
 from creditline.domain.money import ZERO, Money
 from creditline.service.access import Actor, Role, visible_account, visible_hold
 from creditline.service.pages import Page
 from creditline.service.ports import UnitOfWork
-
-PAGE_SIZE_DEFAULT = 50
-PAGE_SIZE_MAX = 200
-
-
-@dataclass(frozen=True, slots=True)
-class AccountView:
-    account: Account
-    locked: Money
-    """Locked by holds that are still open at `now` (expired ones excluded)."""
-    available: Money
-    over_limit: Money
-    """How far a forced capture pushed used + locked over the limit (zero normally)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,36 +26,6 @@ class HoldView:
     events: tuple[HoldEvent, ...]
     waiting_for: str | None
     """For a pending hold: what will release it, in words for the consumer."""
-
-
-def view_account(account: Account, expired_open: Money) -> AccountView:
-    locked = account.locked - expired_open
-    assert locked.fen >= 0, (account, expired_open)
-    headroom = account.credit_limit - account.used - locked
-    return AccountView(
-        account=account,
-        locked=locked,
-        available=headroom if headroom.is_positive() else ZERO,
-        over_limit=-headroom if headroom.is_negative() else ZERO,
-    )
-
-
-def get_account(uow: UnitOfWork, actor: Actor, account_id: str, now: datetime) -> AccountView:
-    account = visible_account(actor, uow.accounts.get(account_id), account_id)
-    expired = uow.holds.expired_open_totals([account.id], now)
-    return view_account(account, expired.get(account.id, ZERO))
-
-
-def list_accounts(
-    uow: UnitOfWork, actor: Actor, *, after: str | None, limit: int, now: datetime
-) -> Page[AccountView]:
-    if actor.role not in (Role.PLATFORM, Role.OPERATOR):
-        return Page(items=[], next_cursor=None)
-    platform_id = actor.platform_id if actor.role is Role.PLATFORM else None
-    page = uow.accounts.list(platform_id, after, limit)
-    expired = uow.holds.expired_open_totals([a.id for a in page.items], now)
-    items = [view_account(a, expired.get(a.id, ZERO)) for a in page.items]
-    return Page(items=items, next_cursor=page.next_cursor)
 
 
 def waiting_for(hold: Hold, status: HoldStatus) -> str | None:
@@ -128,10 +83,3 @@ def list_holds(
     events = uow.holds.events([h.id for h in page.items])
     items = [hold_view(h, events.get(h.id, ()), now) for h in page.items]
     return Page(items=items, next_cursor=page.next_cursor)
-
-
-def list_journal(
-    uow: UnitOfWork, actor: Actor, account_id: str, *, after: str | None, limit: int
-) -> Page[JournalEntry]:
-    visible_account(actor, uow.accounts.get(account_id), account_id)
-    return uow.journal.list_for_account(account_id, after, limit)

@@ -20,8 +20,8 @@ from creditline.domain.hold import Hold
 from creditline.domain.order_events import OrderEvent, OrderEventType
 from creditline.domain.parties import Platform
 from creditline.service.audit import audit
-from creditline.service.event_ports import OrderStatus, OrderSystem, OrderSystemUnavailable
-from creditline.service.order_events import ContextFactory, Received, process_events
+from creditline.service.orders.events import ContextFactory, Received, process_events
+from creditline.service.orders.ports import OrderStatus, OrderSystem, OrderSystemUnavailable
 from creditline.service.ports import UnitOfWorkFactory
 
 RECONCILE_BATCH = 200

@@ -40,16 +40,16 @@ from creditline.domain.risk.policy import Policy
 from creditline.domain.risk.rules import RiskContext
 from creditline.service.commands import Signals
 from creditline.service.context import Context
-from creditline.service.features import FeatureStore, Observation
 from creditline.service.ports import UnitOfWork
-from creditline.service.risk_features import (
+from creditline.service.risk.detail import decision_detail
+from creditline.service.risk.feature_store import FeatureStore, Observation
+from creditline.service.risk.features import (
     Keys,
     decision_observations,
     feature_queries,
     load_features,
 )
-from creditline.service.risk_json import decision_detail
-from creditline.service.risk_ports import DecisionRecord, Verifier
+from creditline.service.risk.ports import DecisionRecord, Verifier
 
 
 class RiskEngine:

@@ -21,13 +21,13 @@ from creditline.domain.parties import Merchant
 from creditline.domain.risk.decision import RiskAction
 from creditline.domain.risk.policy import Policy
 from creditline.service.access import Role, require_role, sees_risk_detail, visible_account
+from creditline.service.accounts.queries import view_account
 from creditline.service.commands import ExplainPayment
 from creditline.service.context import Context
 from creditline.service.pages import Page
 from creditline.service.ports import UnitOfWork
-from creditline.service.queries import view_account
-from creditline.service.risk import Assessment, RiskEngine, assess, payment_request
-from creditline.service.risk_ports import DecisionRecord
+from creditline.service.risk.engine import Assessment, RiskEngine, assess, payment_request
+from creditline.service.risk.ports import DecisionRecord
 
 DECISIONS_PAGE_MAX = 200
 

@@ -1,8 +1,8 @@
-"""Ports of the order lifecycle: the event inbox, dead letters, the notification outbox,
-and two outside systems — the platform's order system and its webhook endpoint.
+"""Ports of the order lifecycle: the event inbox, dead letters (of order events and of
+webhook notifications) and the platform's order system.
 
-Stores are reached through the unit of work (`ports.UnitOfWork`); the order system and
-the webhook sender are handed to the reconciler and the dispatcher directly.
+Stores are reached through the unit of work (`ports.UnitOfWork`); the order system is
+handed to the reconciler directly.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol
 
 from creditline.domain.money import Money
@@ -55,31 +54,6 @@ class DeadLetter:
     resolution: str | None = None
 
 
-class OutboxStatus(StrEnum):
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    DEAD = "dead"
-    NO_WEBHOOK = "no_webhook"
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    """A notification, written in the same transaction as the change it announces."""
-
-    id: str
-    platform_id: str
-    account_id: str
-    hold_id: str | None
-    type: str
-    payload: str
-    created_at: datetime
-    status: OutboxStatus
-    attempts: int = 0
-    next_attempt_at: datetime | None = None
-    delivered_at: datetime | None = None
-    last_error: str | None = None
-
-
 class InboxStore(Protocol):
     def add(self, record: InboxRecord) -> None:
         """WriteConflict(EVENT_SEEN) at flush if the platform already sent this event id."""
@@ -112,22 +86,6 @@ class DeadLetterStore(Protocol):
     def resolve(self, letter_id: str, *, at: datetime, resolution: str) -> None: ...
 
 
-class OutboxStore(Protocol):
-    def add(self, message: OutboxMessage) -> None: ...
-    def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxMessage]:
-        """Due pending messages, leased to this caller until `lease_until`."""
-        ...
-
-    def delivered(self, message_id: str, at: datetime) -> None: ...
-    def failed(self, message_id: str, *, error: str, retry_at: datetime | None) -> None:
-        """Schedule another attempt, or (retry_at None) give up: status dead."""
-        ...
-
-    def for_account(
-        self, account_id: str, after: str | None, limit: int
-    ) -> Page[OutboxMessage]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class OrderStatus:
     """What the platform's order system says about one order."""
@@ -147,13 +105,3 @@ class OrderSystem(Protocol):
 
 class OrderSystemUnavailable(Exception):
     """The order system could not be asked (network, timeout, bad answer)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    ok: bool
-    detail: str
-
-
-class WebhookSender(Protocol):
-    def send(self, url: str, headers: dict[str, str], body: bytes) -> Delivery: ...

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from creditline.domain.hold import Hold, HoldEvent, HoldEventKind
-from creditline.service.event_ports import OutboxMessage, OutboxStatus
+from creditline.service.notifications.ports import OutboxMessage, OutboxStatus
 from creditline.service.ports import IdGenerator, UnitOfWork
 
 

@@ -1,0 +1,1 @@
+"""Accounts: open, change status, set the risk profile, repay, and their balances."""

@@ -1,0 +1,1 @@
+"""Holds: authorize, capture, release, refund, expiry, and what callers see of them."""

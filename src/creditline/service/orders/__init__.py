@@ -1,0 +1,1 @@
+"""The order lifecycle: order events applied exactly once, dead letters, reconciliation."""
