@@ -12,8 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-# `make run` is the laptop: development mode allows the demo keys and the local verifier.
+# `make run` is the laptop: development mode allows the demo keys, the local verifier and a
+# clock that can be moved forward (`creditline clock advance --days 30`).
 run: export CREDITLINE_MODE := development
+run: export CREDITLINE_CLOCK := movable
 run: $(STAMP)
 	$(BIN)/creditline db upgrade
 	$(BIN)/creditline demo

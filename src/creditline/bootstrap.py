@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from creditline.adapters.clock import SystemClock
+from creditline.adapters.db.dev_clock import MovableClock
 from creditline.adapters.db.engine import make_engine
 from creditline.adapters.db.uow import SqlUnitOfWorkFactory
 from creditline.adapters.features import RedisFeatureStore
@@ -48,7 +49,7 @@ def bootstrap(
         cache_ttl_s=settings.api_key_cache_ttl_s,
         busy_timeout_s=settings.sqlite_busy_timeout_ms / 1000,
     )
-    the_clock = SystemClock() if clock is None else clock
+    the_clock = clock if clock is not None else make_clock(settings, engine)
     verifier = make_verifier(settings)
     risk = make_risk_engine(settings, verifier) if settings.risk_enabled else None
     bus = CommandBus(
@@ -64,6 +65,11 @@ def bootstrap(
         risk=risk,
         verifier=verifier,
     )
+
+
+def make_clock(settings: Settings, engine: Engine) -> Clock:
+    """The system clock, or in development the movable one kept in the database."""
+    return MovableClock(engine) if settings.clock == "movable" else SystemClock()
 
 
 def make_verifier(settings: Settings) -> LocalVerifier | SignedTokenVerifier:

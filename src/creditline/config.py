@@ -22,6 +22,7 @@ from creditline.domain.order_events import EVENT_AGE_S_MAX_DEFAULT, EVENT_FUTURE
 DATABASE_URL_DEFAULT = "sqlite:///./creditline.db"
 MODES = ("development", "production")
 VERIFIERS = ("local", "signed")
+CLOCKS = ("system", "movable")
 VERIFIER_SECRET_LENGTH_MIN = 32
 """Characters a production verifier secret needs at least (e.g. 32 random URL-safe bytes)."""
 DEVELOPMENT_VERIFIER_SECRET = "creditline-local-verifier"  # noqa: S105 (development only, public)
@@ -32,6 +33,9 @@ class Settings:
     mode: str = "production"
     """`development` allows the local verifier, built-in secrets and the demo's keys."""
     database_url: str = DATABASE_URL_DEFAULT
+    clock: str = "system"
+    """`movable` (development only): the wall clock plus an offset an operator moves
+    forward (`creditline clock advance`), shared by every process on the database."""
     host: str = "127.0.0.1"
     port: int = 8000
     db_pool_size: int = 20
@@ -114,7 +118,7 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
-        for name, allowed in (("mode", MODES), ("verifier", VERIFIERS)):
+        for name, allowed in (("mode", MODES), ("verifier", VERIFIERS), ("clock", CLOCKS)):
             value = getattr(self, name)
             if value not in allowed:
                 raise ValueError(
@@ -141,6 +145,11 @@ class Settings:
         if self.development:
             return []
         problems = []
+        if self.clock == "movable":
+            problems.append(
+                "CREDITLINE_CLOCK=movable lets an operator move the engine's time: it exists "
+                "only in development mode; unset it (the system clock) in production"
+            )
         if self.verifier == "local":
             problems.append(
                 "CREDITLINE_VERIFIER=local is the development verifier (anyone with the source "

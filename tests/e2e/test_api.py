@@ -183,7 +183,7 @@ def test_expired_holds_read_as_released_and_need_force(api: Api, clock: FixedClo
 def test_operations_endpoints(api: Api) -> None:
     health = api.get(None, "/healthz").json()
     assert health["status"] == "ok"
-    assert health["schema_revision"] == "0009"
+    assert health["schema_revision"] == "0010"
     open_account(api)
     metrics = api.get(None, "/metrics").text
     assert (

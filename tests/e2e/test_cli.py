@@ -84,7 +84,7 @@ def test_upgrade_demo_verify_sweep_twice(cli: tuple[CliRunner, str]) -> None:
     for _ in range(2):
         code, output = invoke(runner, "db", "upgrade")
         assert code == 0, output
-        assert "revision 0009" in output
+        assert "revision 0010" in output
     code, output = invoke(runner, "demo")
     assert code == 0, output
     assert "demo data loaded" in output

@@ -53,6 +53,14 @@ def _serve(env: dict[str, str], timeout_s: float = 60) -> subprocess.CompletedPr
             "the built-in development secret",
         ),
         ({"CREDITLINE_VERIFIER_SECRET": SECRET}, "CREDITLINE_VERIFIER=local"),
+        (
+            {
+                "CREDITLINE_VERIFIER": "signed",
+                "CREDITLINE_VERIFIER_SECRET": SECRET,
+                "CREDITLINE_CLOCK": "movable",
+            },
+            "CREDITLINE_CLOCK=movable",
+        ),
     ],
 )
 def test_production_refuses_development_shortcuts(

@@ -18,7 +18,8 @@ ValueError. Broken invariants are not in this tree: they are assertions and cras
     │   ├── ReasonRequired                reason_required
     │   ├── InvalidUrl                    invalid_url
     │   ├── ChallengeInvalid              challenge_invalid
-    │   └── UnknownTier                   unknown_tier
+    │   ├── UnknownTier                   unknown_tier
+    │   └── ClockMoveInvalid              clock_move_invalid
     ├── Declined                                                       a new spending refused
     │   ├── InsufficientCredit            insufficient_credit
     │   ├── AccountNotActive              account_not_active
@@ -186,6 +187,12 @@ class UnknownTier(InvalidRequest):
     """The risk policy has no such tier."""
 
     code = "unknown_tier"
+
+
+class ClockMoveInvalid(InvalidRequest):
+    """The development clock moves only forward."""
+
+    code = "clock_move_invalid"
 
 
 class Conflict(CreditlineError):

@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from creditline import __version__
+from creditline.adapters.db.dev_clock import MovableClock
 from creditline.adapters.db.migrate import current_revision
 from creditline.adapters.webhook_http import HttpWebhookSender
 from creditline.bootstrap import Runtime
@@ -29,7 +30,7 @@ from creditline.entrypoints.api.guard import Guard
 from creditline.entrypoints.api.observe import ObserveMiddleware
 from creditline.entrypoints.api.openapi import install_openapi, problem_responses
 from creditline.entrypoints.api.problems import ApiProblem
-from creditline.entrypoints.api.routes import accounts, events, holds, risk
+from creditline.entrypoints.api.routes import accounts, clock, events, holds, risk
 from creditline.entrypoints.background import (
     PeriodicThread,
     deliver_until_done,
@@ -83,6 +84,8 @@ def create_app(runtime: Runtime, *, background: bool = True) -> FastAPI:
     error_handlers.install(app)
     for router in (holds.router, accounts.router, events.router, risk.router):
         app.include_router(router)
+    if settings.development and isinstance(runtime.clock, MovableClock):
+        app.include_router(clock.router)  # nowhere else: /v1/clock is a 404
     _add_service_routes(app, runtime)
     install_openapi(app)
     app.add_middleware(

@@ -18,6 +18,7 @@ from creditline.entrypoints import logs
 from creditline.entrypoints.cli import ops, risk
 from creditline.entrypoints.cli.admin import admin_app
 from creditline.entrypoints.cli.bench import bench_app
+from creditline.entrypoints.cli.clock import clock_app
 from creditline.entrypoints.cli.common import (
     err,
     fail,
@@ -46,6 +47,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(ops.worker_app, name="worker")
 app.add_typer(ops.events_app, name="events")
 app.add_typer(risk.risk_app, name="risk")
+app.add_typer(clock_app, name="clock")
 app.command("simulate")(risk.simulate_command)
 app.command("explain")(risk.explain_command)
 holds_app.command("reconcile")(ops.holds_reconcile)

@@ -1,34 +1,17 @@
-"""The tables, as SQLAlchemy Core metadata (the migration in migrations/ creates them).
-
-Amounts are BIGINT fen. Timestamps are UTC (`UtcDateTime`). Ids are prefixed text.
-Every table that holds money rows carries `account_id`, so the schema shards by account.
-
-Database-side guarantees (besides the CHECKs here), installed by the migration:
-- a journal entry is sealed by inserting its header after its postings; a trigger on the
-  header refuses it unless its postings sum to zero and its amount equals its debits;
-- postings cannot be added to a sealed entry, and entries, postings and hold events
-  cannot be updated or deleted;
-- at most one pending hold per (account, order) — a partial unique index;
-- one answer per (scope, idempotency key) — the primary key.
-"""
+"""The tables money touches: platforms, merchants, accounts, holds and their events, the
+journal, idempotency answers, API keys and the audit log."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
     Column,
-    DateTime,
-    Dialect,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -36,33 +19,14 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.types import TypeDecorator
+
+from creditline.adapters.db.schema.base import UtcDateTime, metadata
 
 HOLD_STATUSES = "('pending', 'captured', 'released', 'expired')"
+
+
 ACCOUNT_STATUSES = "('active', 'frozen', 'suspended', 'closed')"
 
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        assert value.tzinfo is not None, "naive datetimes are refused: use UTC"
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, datetime), value
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-metadata = MetaData()
 
 platform = Table(
     "platform",
@@ -75,6 +39,7 @@ platform = Table(
     Column("order_status_url", Text, nullable=True),
 )
 
+
 merchant = Table(
     "merchant",
     metadata,
@@ -86,6 +51,7 @@ merchant = Table(
     Column("trusted", Boolean, nullable=False, server_default=text("false")),
     CheckConstraint("hold_ttl_s > 0", name="ck_merchant_hold_ttl_positive"),
 )
+
 
 credit_account = Table(
     "credit_account",
@@ -117,6 +83,7 @@ credit_account = Table(
     CheckConstraint("credit_balance >= 0", name="ck_credit_account_credit_balance"),
     CheckConstraint(f"status IN {ACCOUNT_STATUSES}", name="ck_credit_account_status"),
 )
+
 
 hold = Table(
     "hold",
@@ -171,6 +138,7 @@ hold = Table(
     ),
 )
 
+
 hold_event = Table(
     "hold_event",
     metadata,
@@ -187,6 +155,7 @@ hold_event = Table(
     Index("ix_hold_event_hold", "hold_id", "at"),
 )
 
+
 journal_entry = Table(
     "journal_entry",
     metadata,
@@ -202,6 +171,7 @@ journal_entry = Table(
     Index("ix_journal_entry_account", "account_id", "id"),
     Index("ix_journal_entry_hold", "hold_id"),
 )
+
 
 posting = Table(
     "posting",
@@ -222,6 +192,7 @@ posting = Table(
     Index("ix_posting_account", "account_id", "ledger_account"),
 )
 
+
 idempotency_record = Table(
     "idempotency_record",
     metadata,
@@ -234,6 +205,7 @@ idempotency_record = Table(
     Column("challenge_id", String(40), nullable=True),
     PrimaryKeyConstraint("scope", "key", name="pk_idempotency_record"),
 )
+
 
 api_key = Table(
     "api_key",
@@ -252,6 +224,7 @@ api_key = Table(
     ),
 )
 
+
 audit_log = Table(
     "audit_log",
     metadata,
@@ -266,135 +239,3 @@ audit_log = Table(
     Column("details", Text, nullable=False),
     Index("ix_audit_log_target", "target_id", "at"),
 )
-
-order_event = Table(
-    "order_event",
-    metadata,
-    Column("platform_id", String(40), nullable=False),
-    Column("event_id", String(128), nullable=False),
-    Column("type", String(32), nullable=False),
-    Column("order_id", Text, nullable=False),
-    Column("amount", BigInteger, nullable=True),
-    Column("occurred_at", UtcDateTime, nullable=False),
-    Column("received_at", UtcDateTime, nullable=False),
-    Column("applied_at", UtcDateTime, nullable=False),
-    Column("source", String(16), nullable=False),
-    Column("outcome", String(40), nullable=False),
-    Column("hold_id", String(40), nullable=True),
-    Column("account_id", String(40), nullable=True),
-    Column("detail", Text, nullable=False),
-    PrimaryKeyConstraint("platform_id", "event_id", name="pk_order_event"),
-    Index("ix_order_event_order", "platform_id", "order_id"),
-    Index("ix_order_event_applied", "applied_at"),
-)
-"""The inbox: every order event ever received, once, with what it did."""
-
-dead_letter = Table(
-    "dead_letter",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("kind", String(16), nullable=False),
-    Column("platform_id", String(40), nullable=True),
-    Column("ref", String(128), nullable=False),
-    Column("reason", String(64), nullable=False),
-    Column("detail", Text, nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("resolved_at", UtcDateTime, nullable=True),
-    Column("resolution", Text, nullable=True),
-    CheckConstraint("kind IN ('order_event', 'webhook')", name="ck_dead_letter_kind"),
-    Index(
-        "ix_dead_letter_open",
-        "created_at",
-        sqlite_where=text("resolved_at IS NULL"),
-        postgresql_where=text("resolved_at IS NULL"),
-    ),
-    Index("uq_dead_letter_ref", "kind", "platform_id", "ref", unique=True),
-)
-"""What could not be applied or delivered, with its reason, until an operator replays it."""
-
-outbox = Table(
-    "outbox",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("platform_id", String(40), nullable=False),
-    Column("account_id", String(40), nullable=False),
-    Column("hold_id", String(40), nullable=True),
-    Column("type", String(32), nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("next_attempt_at", UtcDateTime, nullable=False),
-    Column("delivered_at", UtcDateTime, nullable=True),
-    Column("last_error", Text, nullable=True),
-    CheckConstraint(
-        "status IN ('pending', 'delivered', 'dead', 'no_webhook')", name="ck_outbox_status"
-    ),
-    Index("ix_outbox_account", "account_id", "id"),
-    Index(
-        "ix_outbox_due",
-        "next_attempt_at",
-        sqlite_where=text("status = 'pending'"),
-        postgresql_where=text("status = 'pending'"),
-    ),
-)
-"""Notifications, written in the same transaction as the change they announce."""
-
-risk_observation = Table(
-    "risk_observation",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("key", String(200), nullable=False),
-    Column("at", UtcDateTime, nullable=False),
-    Column("amount", BigInteger, nullable=False),
-    Column("tag", Text, nullable=True),
-    Index("ix_risk_observation_key_at_id", "key", "at", "id"),
-    Index("ix_risk_observation_at", "at", postgresql_using="brin"),
-)
-"""Keyed observations behind the risk features (attempts, purchases, places, devices).
-The first index serves `ORDER BY at DESC, id DESC LIMIT n` of one key by a backward
-scan; the second lets pruning find rows past the retention (BRIN on PostgreSQL)."""
-
-risk_decision = Table(
-    "risk_decision",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("account_id", String(40), ForeignKey("credit_account.id"), nullable=False),
-    Column("at", UtcDateTime, nullable=False),
-    Column("action", String(16), nullable=False),
-    Column("codes", Text, nullable=False),
-    Column("amount", BigInteger, nullable=False),
-    Column("merchant_id", String(40), nullable=False),
-    Column("order_id", Text, nullable=False),
-    Column("policy_version", String(16), nullable=False),
-    Column("latency_us", Integer, nullable=False),
-    Column("hold_id", String(40), nullable=True),
-    Column("challenge_id", String(40), nullable=True),
-    Column("detail", Text, nullable=False),
-    CheckConstraint(
-        "action IN ('approve', 'flag', 'challenge', 'decline')", name="ck_risk_decision_action"
-    ),
-    Index("ix_risk_decision_account_id", "account_id", "id"),
-)
-"""Every risk decision: request, features, hits (JSON in `detail`), action, policy version.
-Listed per account newest first by id (time-ordered), which the index serves directly."""
-
-risk_challenge = Table(
-    "risk_challenge",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("account_id", String(40), ForeignKey("credit_account.id"), nullable=False),
-    Column("merchant_id", String(40), nullable=False),
-    Column("order_id", Text, nullable=False),
-    Column("amount", BigInteger, nullable=False),
-    Column("decision_id", String(40), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("failures", Integer, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("expires_at", UtcDateTime, nullable=False),
-    Column("passed_at", UtcDateTime, nullable=True),
-    CheckConstraint("status IN ('pending', 'passed', 'failed')", name="ck_risk_challenge_status"),
-)
-"""Step-up verifications asked for by a `challenge` decision; single use."""
